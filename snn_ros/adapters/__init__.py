@@ -1,0 +1,1 @@
+"""ROS-free sensor adapters: decode message fields and encode them into spikes."""

@@ -1,0 +1,1 @@
+"""ROS-free spiking network core: numpy and numba only."""

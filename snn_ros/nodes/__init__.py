@@ -1,0 +1,1 @@
+"""Thin rclpy nodes wrapping the core and the adapters."""

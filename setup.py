@@ -28,11 +28,12 @@ setup(
     name='snn_ros',
     version=_version(),
     packages=find_packages(include=['snn_ros', 'snn_ros.*']),
+    package_data={'snn_ros.sim': ['models/*.xml']},
     data_files=[
         ('share/ament_index/resource_index/packages', ['resource/snn_ros']),
         ('share/snn_ros', ['package.xml']),
     ],
-    install_requires=['numpy', 'numba', 'pyyaml', 'scipy', 'rosbags'],
+    install_requires=['numpy', 'numba', 'pyyaml', 'scipy', 'rosbags', 'mujoco'],
     python_requires='>=3.10',
     zip_safe=False,
     maintainer='snn_ros maintainers',

@@ -1,0 +1,185 @@
+"""Shared base of the sensor adapter nodes: sensor message in, ``SpikeEvents`` out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+import rclpy
+from rclpy.node import Node
+from rclpy.qos import qos_profile_sensor_data, QoSProfile, ReliabilityPolicy
+
+from snn_ros.adapters.errors import AdapterError
+from snn_ros.msg import SpikeEvents
+from snn_ros.nodes.convert import batch_to_msg
+from snn_ros.nodes.params import ParameterBinding
+from snn_ros.nodes.ratelimit import RateLimitedErrors
+
+SPIKES_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
+DIAGNOSTICS_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+
+
+def _p(default: Any, description: str, lo: float | None = None, hi: float | None = None, *,
+       read_only: bool = False) -> Any:
+    return field(default=default, metadata={'description': description, 'min': lo, 'max': hi,
+                                            'read_only': read_only})
+
+
+@dataclass(frozen=True)
+class AdapterNodeBaseConfig:
+    """Node-level settings shared by every adapter node (the adapter's own come after)."""
+
+    diagnostics_period_s: float = _p(1.0, 'period of the counters on /diagnostics', 0.05,
+                                     3600.0, read_only=True)
+    error_log_period_s: float = _p(5.0, 'log each kind of rejected message at most once per '
+                                   'this period (all are counted)', 0.0, 3600.0)
+
+
+@dataclass(frozen=True)
+class AdapterNodeConfig(AdapterNodeBaseConfig):
+    """Node-level settings of an adapter whose config does not carry the time step."""
+
+    dt_s: float = _p(0.001, 'network time step the spikes are binned to (must equal the '
+                     "SNN core's dt_s)", 1e-6, 10.0, read_only=True)
+
+
+class AdapterNode(Node):
+    """Decode one sensor topic with an adapter and publish ``SpikeEvents`` on ``~/spikes``.
+
+    The subscription (sensor-data QoS) only decodes: ``adapter.process(msg)`` then publish.
+    A malformed message is counted, logged at most once per ``error_log_period_s`` per reason,
+    and dropped; the adapter's stream state is unchanged, so the next valid message decodes.
+    Every adapter config field is a parameter; a live change rebuilds the adapter (counters
+    kept, stream state restarted).
+
+    Args:
+        node_name: default node name.
+        adapter_cls: ``Adapter`` subclass, constructed as ``adapter_cls(config, dt_ns)``.
+        config_cls: the adapter's frozen config dataclass.
+        msg_type: the sensor message type.
+        input_topic: the subscribed topic (private by default, remapped in launch files).
+        kwargs: passed to ``Node`` (``namespace``, ``parameter_overrides``, ``cli_args``).
+    """
+
+    def __init__(self, node_name: str, *, adapter_cls: type, config_cls: type, msg_type: type,
+                 input_topic: str, **kwargs: Any) -> None:
+        super().__init__(node_name, **kwargs)
+        self._adapter_cls = adapter_cls
+        adapter_names = _names(config_cls)
+        self._dt_in_config = 'dt_ns' in adapter_names
+        self._node_params = ParameterBinding(
+            self, AdapterNodeBaseConfig if self._dt_in_config else AdapterNodeConfig,
+            on_change=self._on_node_params)
+        clash = set(self._node_params.specs) & set(adapter_names)
+        if clash:
+            raise ValueError(f'{config_cls.__name__} fields clash with node parameters: {clash}')
+        self._adapter_params = ParameterBinding(self, config_cls,
+                                                on_change=self._on_adapter_params)
+        self.adapter = self._make_adapter(self._adapter_params.config)
+        self._warm_up()
+        self.errors = RateLimitedErrors(self.get_logger(),
+                                        self._node_params.config.error_log_period_s)
+        self.published = 0
+        self.internal_errors = 0
+        self._last_rejected = 0
+        self._pub = self.create_publisher(SpikeEvents, '~/spikes', SPIKES_QOS)
+        self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', DIAGNOSTICS_QOS)
+        self.create_subscription(msg_type, input_topic, self._on_msg, qos_profile_sensor_data)
+        self.create_timer(self._node_params.config.diagnostics_period_s, self.publish_diagnostics)
+        self.get_logger().info(
+            f'{adapter_cls.__name__}: {self.adapter.n_channels} channels, dt {self.dt_ns} ns, '
+            f'{self.resolve_topic_name(input_topic)} -> {self.resolve_topic_name("~/spikes")}')
+
+    def warmup_message(self) -> Any:
+        """Return a valid sample message to compile the adapter's kernels at start (or None)."""
+        return None
+
+    def _warm_up(self) -> None:
+        sample = self.warmup_message()
+        if sample is None:
+            return
+        try:
+            self._make_adapter(self._adapter_params.config).process(sample)
+        except Exception as err:  # noqa: BLE001 - warm-up is best effort
+            self.get_logger().warning(f'warm-up message rejected: {err}')
+
+    def _make_adapter(self, config: Any) -> Any:
+        if self._dt_in_config:
+            self.dt_ns = int(config.dt_ns)
+            return self._adapter_cls(config)
+        self.dt_ns = int(round(self._node_params.config.dt_s * 1e9))
+        return self._adapter_cls(config, self.dt_ns)
+
+    def _on_node_params(self, config: AdapterNodeConfig, names: list[str]) -> None:
+        self.errors._period_s = config.error_log_period_s
+
+    def _on_adapter_params(self, config: Any, names: list[str]) -> None:
+        counters = self.adapter.counters
+        self.adapter = self._make_adapter(config)
+        self.adapter.counters = counters
+        self.get_logger().info(f'adapter rebuilt after a change of {", ".join(names)}')
+
+    def _on_msg(self, msg: Any) -> None:
+        try:
+            batch = self.adapter.process(msg)
+        except AdapterError as err:
+            self.errors.error(err.reason, f'rejected {type(msg).__name__}: {err}')
+            return
+        except Exception as err:  # noqa: BLE001 - a bad message must never stop the node
+            self.internal_errors += 1
+            self.errors.error('internal', f'{type(err).__name__} decoding '
+                              f'{type(msg).__name__}: {err}')
+            return
+        if batch.n_steps <= 0:
+            return
+        frame_id = getattr(getattr(msg, 'header', None), 'frame_id', '')
+        self._pub.publish(batch_to_msg(batch, frame_id))
+        self.published += 1
+
+    def counters(self) -> dict[str, int]:
+        """Return received/decoded/rejected counts (and rejections by reason)."""
+        out = self.adapter.counters.as_dict()
+        out['rejected'] = out.get('rejected', 0) + self.internal_errors
+        if self.internal_errors:
+            out['rejected_internal'] = self.internal_errors
+        out['published'] = self.published
+        return out
+
+    def publish_diagnostics(self) -> None:
+        """Publish the counters on ``/diagnostics``."""
+        counts = self.counters()
+        status = DiagnosticStatus(name=f'{self.get_fully_qualified_name()}: adapter',
+                                  hardware_id=type(self.adapter).__name__)
+        rejected = counts.get('rejected', 0)
+        if rejected > self._last_rejected:
+            status.level = DiagnosticStatus.WARN
+            status.message = f'{rejected - self._last_rejected} messages rejected'
+        else:
+            status.level = DiagnosticStatus.OK
+            status.message = 'ok'
+        self._last_rejected = rejected
+        status.values = [KeyValue(key=k, value=str(v)) for k, v in counts.items()]
+        diag = DiagnosticArray(status=[status])
+        diag.header.stamp = self.get_clock().now().to_msg()
+        self._diag_pub.publish(diag)
+
+
+def _names(config_cls: type) -> list[str]:
+    from snn_ros.nodes.params import describe
+    return [s.name for s in describe(config_cls)]
+
+
+def run(node_factory: Any, args: Any = None) -> None:
+    """Spin one node until Ctrl-C or shutdown (the body of every adapter node's ``main``)."""
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = node_factory()
+        rclpy.spin(node)
+    except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()

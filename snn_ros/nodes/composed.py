@@ -1,0 +1,102 @@
+r"""All nodes in one process with one executor (``snn_ros_composed``), for small robots.
+
+Usage::
+
+    ros2 run snn_ros snn_ros_composed --adapters event_camera \\
+        --ros-args --params-file config/event_camera.yaml -p use_sim_time:=true
+
+The same params YAML as the separate-process launch applies (it is keyed by node name); the
+nodes are the same classes, so the composed graph and the launched one behave alike, with
+intra-process hand-over instead of inter-process transport.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from typing import Any, Sequence
+
+import rclpy
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.utilities import remove_ros_args
+
+#: adapter name -> (module, class); also the ``adapters`` choices of the launch files.
+ADAPTERS = {
+    'event_camera': ('snn_ros.nodes.event_camera_node', 'EventCameraNode'),
+    'biosignal': ('snn_ros.nodes.biosignal_node', 'BiosignalNode'),
+    'imu': ('snn_ros.nodes.imu_node', 'ImuNode'),
+    'joint_state': ('snn_ros.nodes.joint_state_node', 'JointStateNode'),
+    'laser_scan': ('snn_ros.nodes.laser_scan_node', 'LaserScanNode'),
+    'image': ('snn_ros.nodes.image_node', 'ImageNode'),
+    'array': ('snn_ros.nodes.array_node', 'ArrayNode'),
+}
+
+
+def adapter_class(name: str) -> type:
+    """Return the node class of adapter ``name`` (a key of :data:`ADAPTERS`)."""
+    if name not in ADAPTERS:
+        raise ValueError(f'unknown adapter {name!r}; valid: {sorted(ADAPTERS)}')
+    module, cls = ADAPTERS[name]
+    return getattr(importlib.import_module(module), cls)
+
+
+def parse_adapters(text: str) -> list[str]:
+    """Split ``'event_camera,imu'`` into names, checking each (empty string: none)."""
+    names = [n.strip() for n in text.split(',') if n.strip()]
+    bad = [n for n in names if n not in ADAPTERS]
+    if bad:
+        raise ValueError(f'unknown adapters {bad}; valid: {sorted(ADAPTERS)}')
+    return names
+
+
+def build_nodes(adapters: Sequence[str], *, readout: bool = True,
+                node_kwargs: dict[str, dict[str, Any]] | None = None) -> list[Any]:
+    """Create the adapter nodes, the SNN core node and the readout node (in that order).
+
+    Args:
+        adapters: adapter names (keys of :data:`ADAPTERS`).
+        readout: also create the readout node.
+        node_kwargs: per node name (``'snn_core'``, ``'readout'``, adapter names) extra
+            ``Node`` keyword arguments such as ``parameter_overrides``.
+    """
+    from snn_ros.nodes.readout_node import ReadoutNode
+    from snn_ros.nodes.snn_core_node import SnnCoreNode
+
+    node_kwargs = node_kwargs or {}
+    nodes = [adapter_class(a)(**node_kwargs.get(a, {})) for a in adapters]
+    nodes.append(SnnCoreNode(**node_kwargs.get('snn_core', {})))
+    if readout:
+        nodes.append(ReadoutNode(**node_kwargs.get('readout', {})))
+    return nodes
+
+
+def main(args: Any = None) -> None:
+    """Run the selected adapters, the core and the readout in one SingleThreadedExecutor."""
+    rclpy.init(args=args)
+    parser = argparse.ArgumentParser(prog='snn_ros_composed', description=__doc__.split('\n')[0])
+    parser.add_argument('--adapters', default='event_camera',
+                        help=f'comma-separated adapter nodes to run: {", ".join(ADAPTERS)} '
+                             "('' for none, e.g. when spikes come from elsewhere)")
+    parser.add_argument('--no-readout', action='store_true', help='do not run the readout node')
+    opts = parser.parse_args(remove_ros_args(args)[1:])
+    nodes: list[Any] = []
+    executor = SingleThreadedExecutor()
+    try:
+        nodes = build_nodes(parse_adapters(opts.adapters), readout=not opts.no_readout)
+        for node in nodes:
+            executor.add_node(node)
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        for node in reversed(nodes):
+            if hasattr(node, 'shutdown_save'):
+                node.shutdown_save()
+            executor.remove_node(node)
+            node.destroy_node()
+        executor.shutdown()
+        rclpy.try_shutdown()
+
+
+if __name__ == '__main__':
+    main()

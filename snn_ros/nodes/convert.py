@@ -1,0 +1,58 @@
+"""Conversions between numpy spike arrays and ROS messages, without per-element Python loops."""
+
+from __future__ import annotations
+
+import array
+from typing import Any
+
+import numpy as np
+
+from snn_ros.msg import SpikeEvents
+
+NS_PER_S = 1_000_000_000
+
+
+def u32_array(values: np.ndarray) -> array.array:
+    """Return a ``uint32`` numpy array as the ``array.array('I')`` a message field takes."""
+    out = array.array('I')
+    out.frombytes(np.ascontiguousarray(values, dtype=np.uint32).tobytes())
+    return out
+
+
+def u32_view(field: Any) -> np.ndarray:
+    """Return a message's ``uint32[]`` field as a numpy array (no copy for array.array)."""
+    if isinstance(field, array.array) and field.itemsize == 4:
+        return np.frombuffer(field, dtype=np.uint32) if len(field) else np.zeros(0, np.uint32)
+    return np.asarray(field, dtype=np.int64)
+
+
+def stamp_to_ns(stamp: Any) -> int:
+    """Return a ``builtin_interfaces/Time`` as int nanoseconds."""
+    return int(stamp.sec) * NS_PER_S + int(stamp.nanosec)
+
+
+def ns_to_stamp(t_ns: int, stamp: Any) -> Any:
+    """Write int nanoseconds into a ``builtin_interfaces/Time`` (in place) and return it."""
+    t_ns = max(0, int(t_ns))
+    stamp.sec, stamp.nanosec = t_ns // NS_PER_S, t_ns % NS_PER_S
+    return stamp
+
+
+def spike_events(indices: np.ndarray, step_offsets: np.ndarray, n_steps: int, t0_ns: int,
+                 dt_ns: int, population_size: int, frame_id: str = '') -> SpikeEvents:
+    """Build a ``SpikeEvents`` message from spike arrays."""
+    msg = SpikeEvents()
+    ns_to_stamp(t0_ns, msg.header.stamp)
+    msg.header.frame_id = frame_id
+    msg.population_size = int(population_size)
+    msg.dt_ns = int(dt_ns)
+    msg.n_steps = int(n_steps)
+    msg.indices = u32_array(indices)
+    msg.step_offsets = u32_array(step_offsets)
+    return msg
+
+
+def batch_to_msg(batch: Any, frame_id: str = '') -> SpikeEvents:
+    """Build a ``SpikeEvents`` message from an adapter's ``SpikeBatch``."""
+    return spike_events(batch.indices, batch.step_offsets, batch.n_steps, batch.t0_ns,
+                        batch.dt_ns, batch.population_size, frame_id)

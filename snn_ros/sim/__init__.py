@@ -1,0 +1,1 @@
+"""MuJoCo simulation tasks, reference policies and the ROS-free closed loop (no rclpy here)."""

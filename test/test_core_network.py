@@ -1,0 +1,186 @@
+"""Network behaviour: event-driven vs every-step rule, API, input errors, determinism."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from snn_ros.core import ConfigError, InputError, Network, NetworkConfig
+from snn_ros.core.reference import ReferenceProjection
+
+
+def small_config(**over) -> NetworkConfig:
+    """Return a tiny network config whose weights stay far from the bounds."""
+    base = {'n_inputs': 50,
+            'layers': {'n_hidden': 32, 'block_size': 8, 'w_input': 0.3, 'p_input': 0.3,
+                       'w_ff': 0.01},
+            'readout': {'n_classes': 3, 'pop_size': 2, 'w_readout': 0.01},
+            'plasticity': {'lr_hidden': 1e-4, 'lr_readout': 1e-4}}
+    for key, value in over.items():
+        base.setdefault(key, {}).update(value) if isinstance(value, dict) else base.update(
+            {key: value})
+    return NetworkConfig.from_dict(base)
+
+
+def drive(nets, n_steps, seed=0, teach_every=20, n_inputs=50):
+    rng = np.random.default_rng(seed)
+    outs = []
+    for t in range(n_steps):
+        inp = np.nonzero(rng.random(n_inputs) < 0.1)[0]
+        outs.append([n.step(inp) for n in nets])
+        if t % teach_every == 0:
+            for n in nets:
+                n.teach(t % n.n_classes)
+    return outs
+
+
+@pytest.mark.parametrize('over', [{}, {'neuron': {'reset': 'subtract', 'refractory_steps': 1}},
+                                  {'modulation': {'mode': 'direct'}},
+                                  {'readout': {'delta_rule': False}}])
+def test_event_driven_network_equals_every_step_reference(over):
+    cfg = small_config(**over)
+    fast = Network(cfg, 1)
+    slow = Network(cfg, 1, projection_factory=ReferenceProjection)
+    for t, (a, b) in enumerate(drive([fast, slow], 300)):
+        assert np.array_equal(a, b), f'readout spikes differ at step {t}'
+    sa, sb = fast.state_arrays(), slow.state_arrays()
+    for p in fast.projections:
+        np.testing.assert_allclose(sa[f'proj/{p.name}/w'], sb[f'proj/{p.name}/w'],
+                                   rtol=1e-9, atol=1e-12)
+    for k in range(len(fast.groups)):
+        np.testing.assert_allclose(sa[f'group{k}/v'], sb[f'group{k}/v'], rtol=1e-9,
+                                   atol=1e-12)
+        assert np.array_equal(sa[f'group{k}/theta'], sb[f'group{k}/theta'])
+
+
+def test_modulation_never_injects_current():
+    cfg = small_config(plasticity={'learning': False})
+    a, b = Network(cfg, 3), Network(cfg, 3)
+    rng = np.random.default_rng(0)
+    for t in range(100):
+        inp = np.nonzero(rng.random(50) < 0.1)[0]
+        assert np.array_equal(a.step(inp), b.step(inp))
+        a.error(rng.normal(size=3) * 100)
+    for ga, gb in zip(a.groups, b.groups):
+        assert np.array_equal(ga.v, gb.v)
+
+
+def test_teaching_changes_only_through_plasticity_and_learning_toggle():
+    cfg = small_config()
+    net = Network(cfg, 2)
+    drive([net], 50)
+    w0 = {k: v for k, v in net.state_arrays().items() if k.endswith('/w')}
+    net.learning = False
+    drive([net], 50)
+    w1 = {k: v for k, v in net.state_arrays().items() if k.endswith('/w')}
+    assert all(np.array_equal(w0[k], w1[k]) for k in w0)
+    net.learning = True
+    net.learning_rate = 1e-3
+    assert net.config.plasticity.lr_hidden == 1e-3
+    drive([net], 50)
+    w2 = {k: v for k, v in net.state_arrays().items() if k.endswith('/w')}
+    assert any(not np.array_equal(w1[k], w2[k]) for k in w1)
+
+
+def test_same_seed_same_result_and_different_seed_differs():
+    cfg = small_config()
+    a, b, c = Network(cfg, 7), Network(cfg, 7), Network(cfg, 8)
+    drive([a, b, c], 120)
+    sa, sb, sc = a.state_arrays(), b.state_arrays(), c.state_arrays()
+    assert all(np.array_equal(sa[k], sb[k]) for k in sa)
+    assert any(sa[k].shape != sc[k].shape or not np.array_equal(sa[k], sc[k]) for k in sa)
+
+
+@pytest.mark.parametrize('bad', [[50], [-1], [0.5], [[1, 2]], ['a'], [3, 60]])
+def test_bad_input_raises_and_leaves_state_untouched(bad):
+    net = Network(small_config(), 0)
+    drive([net], 20)
+    before = net.state_arrays()
+    t = net.t
+    with pytest.raises(InputError):
+        net.step(np.array(bad) if bad != [[1, 2]] else np.array([[1, 2]]))
+    with pytest.raises(InputError):
+        net.run([[1, 2], bad if bad != [[1, 2]] else np.array([[1, 2]])])
+    assert net.t == t
+    after = net.state_arrays()
+    assert all(np.array_equal(before[k], after[k]) for k in before)
+
+
+def test_run_batch_equals_step_by_step():
+    cfg = small_config()
+    a, b = Network(cfg, 4), Network(cfg, 4)
+    rng = np.random.default_rng(1)
+    steps = [np.nonzero(rng.random(50) < 0.2)[0] for _ in range(30)]
+    out_a = [a.step(s) for s in steps]
+    idx = np.concatenate(steps)
+    off = np.concatenate([np.full(s.size, k) for k, s in enumerate(steps)])
+    out_b = b.run_batch(idx, off, 30)
+    assert all(np.array_equal(x, y) for x, y in zip(out_a, out_b))
+    with pytest.raises(InputError):
+        b.run_batch(idx, off[::-1], 30)
+    with pytest.raises(InputError):
+        b.run_batch(idx, off, 5)
+    assert b.t == 30
+
+
+def test_decision_teach_reward_error_api():
+    net = Network(small_config(), 5)
+    drive([net], 60, teach_every=1000)
+    d = net.decision()
+    assert 0 <= d.label < 3 and d.counts.shape == (3,)
+    assert d.margin >= 0 and 0 <= d.confidence <= 1
+    err = net.teach(d.label)
+    assert err.shape == (3,)
+    r = net.reward(1.0)
+    assert r[d.label] == 1.0 and np.count_nonzero(r) == 1
+    assert net.reward(1.0)[d.label] < 1.0  # the running baseline rose
+    with pytest.raises(InputError):
+        net.teach(3)
+    with pytest.raises(InputError):
+        net.error(np.zeros(4))
+    with pytest.raises(InputError):
+        net.error([np.nan, 0, 0])
+    net.reset_window()
+    assert not net.decision().counts.any()
+    net.reset_state()
+    assert not any(g.v.any() for g in net.groups)
+
+
+def test_stats_and_wiring_report():
+    net = Network(small_config(layers={'p_rewire_rec': 0.1}), 6)
+    drive([net], 100)
+    st = net.stats()
+    assert st['steps'] == 100 and st['t'] == 100
+    assert len(st['rate_hz']) == 2 and all(r >= 0 for r in st['rate_hz'])
+    assert set(st['weight_norm']) == {p.name for p in net.projections}
+    assert st['modulation']['events'] > 0
+    rep = net.wiring_report()
+    assert rep['clustering'] > rep['clustering_random']
+    assert rep['small_world_sigma'] > 1.0
+    assert rep['synapses']['l1_rec'] > 0
+
+
+def test_live_parameters_refuse_read_only():
+    net = Network(small_config(), 0)
+    with pytest.raises(ConfigError, match='read-only'):
+        net.update_params({'layers.n_hidden': 64})
+    with pytest.raises(ConfigError, match='plasticity.lr_hidden'):
+        net.update_params({'plasticity.lr_hidden': -1.0})
+    net.update_params({'plasticity.lr_readout': 0.5, 'teaching.margin': 3.0})
+    assert net.config.teaching.margin == 3.0
+    assert all(p.proj.learning_rate == 0.5 for p in net.projections if p.kind == 'readout')
+
+
+def test_dale_keeps_signs():
+    cfg = small_config(layers={'dale': True, 'exc_fraction': 0.7},
+                       plasticity={'lr_hidden': 0.05, 'lr_readout': 0.05})
+    net = Network(cfg, 9)
+    drive([net], 200, teach_every=5)
+    arrays = net.state_arrays()
+    for p in net.projections:
+        if p.pre < 0:
+            continue
+        sign = net.signs[p.pre]
+        w = arrays[f'proj/{p.name}/w']
+        pre = np.repeat(np.arange(p.indptr.size - 1), np.diff(p.indptr))
+        assert np.all(w * sign[pre] >= 0)

@@ -1,0 +1,243 @@
+"""Event-driven three-factor plasticity against the slow every-step reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from snn_ros.core.plasticity import geometric_table, power_table, Projection
+from snn_ros.core.plasticity_reference import ReferenceProjection
+
+RTOL = 1e-9
+ATOL = 1e-12
+
+
+def random_csr(rng, n_pre, n_post, p):
+    """Return (indptr, indices) of a random pre -> post mask with density p."""
+    mask = rng.random((n_pre, n_post)) < p
+    indptr = np.concatenate([[0], np.cumsum(mask.sum(1))]).astype(np.int64)
+    indices = np.nonzero(mask)[1].astype(np.int64)
+    return indptr, indices
+
+
+def make_pair(rng, n_pre=12, n_post=9, p=0.4, lam_x=0.9, lam_e=0.8, w_min=-1e3, w_max=1e3,
+              sign=None, scale=0.1, **kwargs):
+    """Return (fast, reference) projections with the same random connectivity."""
+    indptr, indices = random_csr(rng, n_pre, n_post, p)
+    n_syn = indices.size
+    w = rng.uniform(-scale, scale, n_syn)
+    if sign is not None:
+        pre_of = np.repeat(np.arange(n_pre), np.diff(indptr))
+        w = np.abs(w) * sign[pre_of]
+    args = (n_pre, n_post, indptr, indices, w)
+    opts = dict(lam_x=lam_x, lam_e=lam_e, w_min=w_min, w_max=w_max, sign=sign)
+    return Projection(*args, **opts, **kwargs), ReferenceProjection(*args, **opts)
+
+
+def assert_same(fast, ref, t):
+    """Flush both to step t and compare weights, eligibility and presynaptic traces."""
+    fast.flush(t)
+    ref.flush(t)
+    np.testing.assert_allclose(fast.weights(), ref.weights(), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(fast.eligibility(), ref.eligibility(), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(fast.presynaptic_trace(t), ref.presynaptic_trace(t),
+                               rtol=RTOL, atol=ATOL)
+
+
+def drive(rng, projs, steps, *, rate_pre=0.15, rate_post=0.15, p_mod=0.05, p_param=0.02,
+          p_quiet=0.3, p_flush=0.03, lr=1e-2, t0=0, check=None):
+    """Run identical random spikes, modulation and parameter changes through ``projs``."""
+    fast = projs[0]
+    n_pre, n_post = fast.n_pre, fast.n_post
+    for p in projs:
+        p.learning_rate = lr
+    for t in range(t0, t0 + steps):
+        if rng.random() < p_param:
+            new_lr = float(rng.uniform(0.0, 2 * lr))
+            toggle = rng.random() < 0.5
+            for p in projs:
+                p.learning_rate = new_lr
+                if toggle:
+                    p.learning = not p.learning
+        if rng.random() < p_mod:
+            m = rng.normal(size=n_post)
+            for p in projs:
+                p.set_modulation(t, m)
+        if rng.random() < p_quiet:
+            continue
+        pre = np.flatnonzero(rng.random(n_pre) < rate_pre)
+        post = np.flatnonzero(rng.random(n_post) < rate_post)
+        currents = []
+        for p in projs:
+            i_post = np.zeros(n_post)
+            p.deliver(t, pre, i_post)
+            p.on_post_spikes(t, post)
+            p.on_pre_spikes(t, pre)
+            currents.append(i_post)
+        for c in currents[1:]:
+            np.testing.assert_allclose(currents[0], c, rtol=RTOL, atol=ATOL)
+        if check is not None and rng.random() < p_flush:
+            check(t)
+    return t0 + steps - 1
+
+
+@pytest.mark.parametrize('seed', range(6))
+def test_fast_equals_every_step_reference(seed):
+    rng = np.random.default_rng(seed)
+    lam_x = [0.9, 0.5, 1.0, 0.0, 0.95, 0.7][seed]
+    fast, ref = make_pair(rng, lam_x=lam_x, lam_e=[0.8, 0.99, 0.6, 0.9, 0.0, 1.0][seed])
+    w0 = fast.weights()
+    last = drive(rng, (fast, ref), 400, check=lambda t: assert_same(fast, ref, t))
+    assert_same(fast, ref, last)
+    assert np.all(np.abs(fast.weights()) < 1e3)       # bounds never hit: equality regime
+    assert (lam_x == 0.0) == np.all(fast.weights() == w0)   # x(t) = 0 before increment
+
+
+@pytest.mark.parametrize('seed', range(4))
+def test_bounded_histories_force_sweeps(seed):
+    """Tiny histories exercise the local (post) and global (segment) catch-up sweeps."""
+    rng = np.random.default_rng(100 + seed)
+    fast, ref = make_pair(rng, history_segments=2 + seed, history_spikes=1 + seed)
+    last = drive(rng, (fast, ref), 400, p_mod=0.3, rate_post=0.4,
+                 check=lambda t: assert_same(fast, ref, t))
+    assert_same(fast, ref, last)
+
+
+def test_modulation_every_step_and_irregular_calls():
+    rng = np.random.default_rng(7)
+    fast, ref = make_pair(rng, n_pre=20, n_post=15, history_segments=5)
+    last = drive(rng, (fast, ref), 300, p_mod=1.0, p_quiet=0.6, p_param=0.1)
+    assert_same(fast, ref, last)
+    # a long silence spanning many segments, then a spike
+    for t in range(last + 1, last + 200, 7):
+        m = rng.normal(size=fast.n_post)
+        fast.set_modulation(t, m)
+        ref.set_modulation(t, m)
+    for p in (fast, ref):
+        p.deliver(last + 250, np.arange(3), np.zeros(fast.n_post))
+    assert_same(fast, ref, last + 260)
+
+
+def test_learning_off_keeps_traces_and_weights():
+    rng = np.random.default_rng(3)
+    fast, ref = make_pair(rng)
+    w0 = fast.weights()
+    fast.learning = ref.learning = False
+    m = rng.normal(size=fast.n_post)
+    fast.set_modulation(0, m)
+    ref.set_modulation(0, m)
+    last = drive(rng, (fast, ref), 100, p_param=0.0)
+    assert_same(fast, ref, last)
+    np.testing.assert_array_equal(fast.weights(), w0)
+    assert np.any(fast.eligibility() > 0)
+    fast.learning = ref.learning = True
+    last = drive(rng, (fast, ref), 100, t0=last + 1, p_param=0.0)
+    assert_same(fast, ref, last)
+    assert np.any(fast.weights() != w0)
+
+
+def test_bounds_and_dale_sign_with_clipping():
+    rng = np.random.default_rng(11)
+    sign = np.where(rng.random(12) < 0.7, 1.0, -1.0)
+    fast, _ = make_pair(rng, sign=sign, w_min=-0.2, w_max=0.15)
+    last = drive(rng, (fast,), 300, lr=0.5)
+    fast.flush(last)
+    w = fast.weights()
+    pre_of = np.repeat(np.arange(12), np.diff(fast.arrays.indptr))
+    assert np.all(w >= -0.2) and np.all(w <= 0.15)
+    assert np.all(w * sign[pre_of] >= 0.0)
+    assert np.any(w == 0.15) or np.any(w == -0.2) or np.any(w == 0.0)
+
+
+def test_static_projection_delivers_only():
+    indptr = np.array([0, 2, 3])
+    indices = np.array([0, 1, 1])
+    proj = Projection(2, 2, indptr, indices, [0.5, 0.25, 2.0], lam_x=0.5, lam_e=0.5,
+                      w_min=0.0, w_max=4.0, plastic=False)
+    i_post = np.zeros(2)
+    proj.deliver(0, np.array([0, 1]), i_post)
+    assert i_post.tolist() == [0.5, 2.25]
+    proj.on_post_spikes(0, [0, 1])
+    proj.on_pre_spikes(0, [0, 1])
+    proj.flush(5)
+    assert proj.weights().tolist() == [0.5, 0.25, 2.0]
+
+
+def test_impulse_response_exact():
+    """One pre spike, one post spike: x, e, w follow exactly representable powers of 1/2."""
+    proj = Projection(1, 1, [0, 1], [0], [0.0], lam_x=0.5, lam_e=0.5, w_min=-1.0, w_max=1.0)
+    proj.learning_rate = 0.5
+    proj.set_modulation(0, [1.0])
+    proj.deliver(0, [0], np.zeros(1))
+    proj.on_pre_spikes(0, [0])        # x(0) = 1
+    proj.on_post_spikes(2, [0])       # e(2) = x(2) = 0.25, w(2) = 0.125
+    proj.flush(3)                     # e(3) = 0.125, w(3) = 0.1875
+    assert proj.eligibility().tolist() == [0.125]
+    assert proj.weights().tolist() == [0.1875]
+    assert proj.presynaptic_trace(3).tolist() == [0.125]
+
+
+def test_tables():
+    for lam in (0.0, 0.3, 0.95, 1.0):
+        p = power_table(lam, 50)
+        q = geometric_table(lam, 50)
+        assert p[0] == 1.0
+        np.testing.assert_allclose(q, np.concatenate([[0.0], np.cumsum(p)[:-1]]), rtol=1e-13)
+
+
+@pytest.mark.parametrize('kwargs, match', [
+    (dict(lam_x=1.5), 'lam_x'),
+    (dict(w_min=1.0, w_max=0.0), 'w_min'),
+    (dict(sign=[1.0, 2.0]), 'sign'),
+])
+def test_invalid_arguments(kwargs, match):
+    opts = dict(lam_x=0.5, lam_e=0.5, w_min=-1.0, w_max=1.0)
+    opts.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        Projection(2, 2, [0, 1, 2], [0, 1], [0.1, 0.1], **opts)
+
+
+def test_invalid_calls():
+    proj = Projection(2, 2, [0, 1, 2], [0, 1], [0.1, -0.1], lam_x=0.5, lam_e=0.5,
+                      w_min=-1.0, w_max=1.0)
+    with pytest.raises(ValueError, match='out of range'):
+        proj.deliver(0, [2], np.zeros(2))
+    with pytest.raises(ValueError, match='i_post'):
+        proj.deliver(0, [0], np.zeros(3))
+    with pytest.raises(ValueError, match='m_post'):
+        proj.set_modulation(0, [np.nan, 0.0])
+    proj.flush(4)
+    with pytest.raises(ValueError, match='already completed'):
+        proj.deliver(4, [0], np.zeros(2))
+    with pytest.raises(ValueError, match='wrong sign'):
+        Projection(2, 2, [0, 1, 2], [0, 1], [0.1, 0.1], lam_x=0.5, lam_e=0.5,
+                   w_min=-1.0, w_max=1.0, sign=[1.0, -1.0])
+
+
+@pytest.mark.parametrize('seed', range(3))
+def test_call_order_within_a_step(seed):
+    """Modulation after delivery, post before delivery, delivery skipped: same result."""
+    rng = np.random.default_rng(50 + seed)
+    fast, ref = make_pair(rng, history_segments=3, history_spikes=2)
+    for p in (fast, ref):
+        p.learning_rate = 1e-2
+    orders = (('d', 'm', 'o', 'i'), ('o', 'd', 'i', 'm'), ('o', 'i', 'd'), ('o', 'i'),
+              ('m', 'o', 'i', 'd'))
+    for t in range(300):
+        pre = np.flatnonzero(rng.random(fast.n_pre) < 0.2)
+        post = np.flatnonzero(rng.random(fast.n_post) < 0.2)
+        m = rng.normal(size=fast.n_post)
+        order = orders[rng.integers(len(orders))]
+        for p in (fast, ref):
+            for op in order:
+                if op == 'd':
+                    p.deliver(t, pre, np.zeros(fast.n_post))
+                elif op == 'm':
+                    p.set_modulation(t, m)
+                elif op == 'o':
+                    p.on_post_spikes(t, post)
+                else:
+                    p.on_pre_spikes(t, pre)
+        if t % 37 == 0:
+            assert_same(fast, ref, t)
+    assert_same(fast, ref, 299)

@@ -94,6 +94,8 @@ def run_standalone(d, learning, repeats, workdir):
     import brian2 as b2
     b2.set_device('cpp_standalone', build_on_run=False)
     b2.prefs.devices.cpp_standalone.openmp_threads = 0
+    # Brian2's default 'make -j' starts one compiler per source file; stay polite
+    b2.prefs.devices.cpp_standalone.extra_make_args_unix = ['-j2']
     net, mons, steps, n_h, n_out = _build(b2, d, learning)
     net.run(steps * b2.ms)
     directory = os.path.join(workdir, 'on' if learning else 'off')

@@ -374,7 +374,7 @@ class _Lockstep:
         if self.readout is None:
             return True
         window = int(self.readout.params.config.window_steps)
-        counted = int(self.readout.decisions) * window + int(self.readout._steps)
+        counted = int(self.readout.decisions) * window + int(self.readout.runtime.steps)
         return counted >= int(core.get('steps', 0))
 
 

@@ -7,15 +7,16 @@ graph runs, with the same parameters (a params YAML keyed by node name, as the l
 - the adapter of its message type (``snn_ros.adapters``), built like the adapter node builds it
   (``adapter_cls(config, dt_ns)``); a rejected message is counted and skipped, an empty batch
   is not stepped (the node publishes nothing then);
-- :class:`CoreMirror`: what ``SnnCoreNode`` does in ``mode: data`` with one ``SpikeEvents``
-  message (input checks, channel offset, steps an input already ran dropped, one
-  ``Network.step`` per step, a decision window end every ``readout.window_steps`` steps where
-  the latest ``~/label`` teaches);
-- :class:`ReadoutMirror`: what ``ReadoutNode`` does with ``~/readout_spikes`` (windows of
-  ``window_steps`` steps -> ``Decision`` -> command with limits and smoothing).
+- :class:`snn_ros.runtime.CoreRuntime` in ``mode: data``, the very logic ``SnnCoreNode`` runs
+  on one ``SpikeEvents`` message (input checks, channel offset, steps an input already ran
+  dropped, one ``Network.step`` per step, a decision window end every
+  ``readout.window_steps`` steps where the latest ``~/label`` teaches);
+- :class:`snn_ros.runtime.ReadoutRuntime`, the logic of ``ReadoutNode`` on
+  ``~/readout_spikes`` (windows of ``window_steps`` steps -> ``Decision`` -> command with
+  limits and smoothing).
 
-The live nodes stay the reference: the mirrors copy their step-by-step logic and the tests
-replay one bag both ways and compare the decisions (see ``test/test_replay_live.py``).
+The nodes are thin wrappers around the same runtime classes; the tests replay one bag both
+ways and compare the decisions (see ``test/test_replay_live.py``).
 Labels come from an ``std_msgs/Int32`` topic in the bag, a CSV of time intervals, or a file
 naming one label per recording. Outputs (decisions, commands, status, optional spikes) can be
 written to an MCAP or sqlite3 bag (:class:`snn_ros.bagio.BagWriter`).
@@ -29,16 +30,17 @@ from dataclasses import dataclass, field
 import importlib
 from pathlib import Path
 import time
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 import numpy as np
 
 from snn_ros.bagio import BagNotFoundError, BagReader, BagWriter, CorruptBagError, \
     NS_PER_S, ReplayError, UndecodableTypeError, UnknownTopicError
+from snn_ros.runtime import CoreNodeConfig, CoreRuntime, ReadoutNodeConfig, ReadoutRuntime
 
-__all__ = ['ADAPTERS', 'BagNotFoundError', 'CoreMirror', 'CorruptBagError', 'LabelSchedule',
-           'ReadoutMirror', 'ReplayError', 'ReplayResult', 'UndecodableTypeError',
-           'UnknownTopicError', 'load_params', 'replay']
+__all__ = ['ADAPTERS', 'BagNotFoundError', 'CorruptBagError', 'DecisionRecord', 'LabelSchedule',
+           'ReplayError', 'ReplayResult', 'UndecodableTypeError', 'UnknownTopicError',
+           'load_params', 'replay']
 
 # message type -> (default node name, adapter module, adapter class, config class)
 ADAPTERS: dict[str, tuple[str, str, str, str]] = {
@@ -269,7 +271,7 @@ def _is_number(s: str) -> bool:
         return False
 
 
-# ----------------------------------------------------------------------------- mirrors
+# ----------------------------------------------------------------------------- records
 
 
 @dataclass
@@ -285,212 +287,6 @@ class DecisionRecord:
     window_steps: int
     label: int
     command: tuple[float, float]
-
-
-class CoreMirror:
-    """``SnnCoreNode`` in ``mode: data`` without ROS: one call per ``SpikeEvents`` message.
-
-    Args:
-        net: the core network.
-        node_cfg: the node's ``CoreNodeConfig`` (inputs, seed) or None for one input at 0.
-        on_step: optional callback ``(net)`` after every step (rasters, rates).
-    """
-
-    def __init__(self, net: Any, node_cfg: Any = None,
-                 on_step: Callable[[Any], None] | None = None) -> None:
-        self.net = net
-        self.cfg = node_cfg
-        self.dt_ns = int(round(net.config.dt_s * 1e9))
-        self.label = -1
-        self._pending_clear = False
-        self.on_step = on_step
-        self._next_ns: dict[int, int] = {}
-        self.counts: dict[str, int] = {'input_messages': 0, 'input_spikes': 0,
-                                       'dropped_input_spikes': 0, 'rejected_messages': 0,
-                                       'steps': 0, 'windows': 0, 'labels': 0,
-                                       'teach_events': 0}
-
-    def check(self, indices: np.ndarray, step_offsets: np.ndarray, n_steps: int,
-              population_size: int, dt_ns: int, offset: int, size: int
-              ) -> tuple[Any, str | None]:
-        """Validate one input message exactly like the node (returns arrays or a reason)."""
-        n_inputs = self.net.config.n_inputs
-        pop = int(population_size)
-        if size and pop != size:
-            return f'population_size {pop}, expected {size}', 'population_size'
-        if pop == 0 or offset + pop > n_inputs:
-            return (f'population_size {pop} at offset {offset} exceeds the {n_inputs} input '
-                    'channels', 'population_size')
-        if int(dt_ns) != self.dt_ns:
-            return f'dt_ns {dt_ns}, the network steps {self.dt_ns} ns', 'dt_mismatch'
-        idx = np.asarray(indices, np.uint32)
-        off = np.asarray(step_offsets, np.uint32)
-        if idx.size != off.size:
-            return f'{idx.size} indices but {off.size} step_offsets', 'shape'
-        if n_steps > 1_000_000:
-            return f'n_steps {n_steps} above 1e6', 'n_steps'
-        if idx.size:
-            if int(idx.max()) >= pop:
-                return f'index {int(idx.max())} >= population_size {pop}', 'out_of_range'
-            if int(off.max()) >= n_steps or np.any(np.diff(off.astype(np.int64)) < 0):
-                return 'step_offsets not non-decreasing in [0, n_steps)', 'step_offsets'
-        return (idx.astype(np.int64) + offset, off, int(n_steps)), None
-
-    def on_spikes(self, batch: Any, offset: int, size: int, k: int = 0
-                  ) -> tuple[np.ndarray, np.ndarray, int, int] | None:
-        """Step one adapter batch of input ``k``; return the readout spikes.
-
-        Returns:
-            ``(indices, step_offsets, n_steps, t0_ns)`` of the readout, or None.
-        """
-        self.counts['input_messages'] += 1
-        checked, reason = self.check(batch.indices, batch.step_offsets, batch.n_steps,
-                                     batch.population_size, batch.dt_ns, offset, size)
-        if reason is not None:
-            self.counts['dropped_input_spikes'] += int(np.asarray(batch.indices).size)
-            self.counts['rejected_messages'] += 1
-            return None
-        idx, off, n_steps = checked
-        self.counts['input_spikes'] += int(idx.size)
-        t0 = max(0, int(batch.t0_ns))  # the stamp of a SpikeEvents message is >= 0
-        idx, off, n_steps, t0 = self.trim_overlap(k, idx, off, n_steps, t0)
-        out = self.run(idx, off, n_steps, t0)
-        self._next_ns[k] = t0 + n_steps * self.dt_ns
-        return out
-
-    def trim_overlap(self, k: int, idx: np.ndarray, off: np.ndarray, n_steps: int,
-                     t0: int) -> tuple[np.ndarray, np.ndarray, int, int]:
-        """Drop steps input ``k`` already ran (consecutive packets sharing a step), as the node.
-
-        The dropped steps' spikes move to the message's first new step.
-        """
-        nxt = self._next_ns.get(k)
-        if nxt is None or t0 >= nxt:
-            return idx, off, n_steps, t0
-        done = min(n_steps, -(-(nxt - t0) // self.dt_ns))
-        left = max(n_steps - done, 1 if idx.size else 0)
-        off = np.minimum(np.maximum(off.astype(np.int64) - done, 0), max(left - 1, 0))
-        return idx, off.astype(np.uint32), left, nxt
-
-    def run(self, idx: np.ndarray, off: np.ndarray, n_steps: int, t0_ns: int
-            ) -> tuple[np.ndarray, np.ndarray, int, int] | None:
-        """Step ``n_steps`` steps, ending decision windows where they fall (as the node)."""
-        if n_steps == 0:
-            return None
-        net = self.net
-        bounds = np.searchsorted(off, np.arange(n_steps + 1))
-        out_idx, out_off = [], []
-        for s in range(n_steps):
-            spikes = net.step(idx[bounds[s]:bounds[s + 1]])
-            if self.on_step is not None:
-                self.on_step(net)
-            if spikes.size:
-                out_idx.append(spikes)
-                out_off.append(np.full(spikes.size, s, np.uint32))
-            if net.window_steps >= net.config.readout.window_steps:
-                self._end_window()
-        self.counts['steps'] += n_steps
-        cat = (lambda a, dt: np.concatenate(a) if a else np.zeros(0, dt))
-        return cat(out_idx, np.int64), cat(out_off, np.uint32), n_steps, t0_ns
-
-    def _end_window(self) -> None:
-        net = self.net
-        net.decision()
-        if self.label >= 0:
-            net.teach(self.label)
-            self.counts['teach_events'] += 1
-        elif self._pending_clear:
-            net.error(np.zeros(net.n_classes))
-        self._pending_clear = False
-        net.reset_window()
-        self.counts['windows'] += 1
-
-    def on_label(self, label: int) -> bool:
-        """Take a ``~/label`` value (-1 stops teaching); False when out of range."""
-        label = int(label)
-        if label < -1 or label >= self.net.config.readout.n_classes:
-            self.counts['rejected_messages'] += 1
-            return False
-        if label < 0 and self.label >= 0:
-            self._pending_clear = True
-        self.label = label
-        self.counts['labels'] += 1
-        return True
-
-
-class ReadoutMirror:
-    """``ReadoutNode`` without ROS: readout spikes -> decisions and commands per window.
-
-    Args:
-        cfg: a ``ReadoutNodeConfig``-like object (``n_classes``, ``window_steps``,
-            ``class_names``, ``control``); None for plain defaults of ``n_classes``.
-    """
-
-    def __init__(self, cfg: Any, n_classes: int) -> None:
-        self.cfg = cfg
-        self.n_classes = int(getattr(cfg, 'n_classes', n_classes))
-        self.window = int(getattr(cfg, 'window_steps', 100))
-        self._counts = np.zeros(self.n_classes, np.int64)
-        self._steps = 0
-        self._cmd = np.zeros(2)
-        self.decisions: list[tuple[int, list[int], float, float, int, tuple[float, float]]] = []
-
-    def on_spikes(self, idx: np.ndarray, off: np.ndarray, n_steps: int, t0_ns: int,
-                  pop: int, dt_ns: int) -> list[tuple]:
-        """Count one readout message; return the decisions it completes."""
-        if pop == 0 or pop % self.n_classes:
-            return []
-        per_class = pop // self.n_classes
-        cls = idx.astype(np.int64) // per_class
-        out = []
-        s = 0
-        while s < n_steps:
-            take = min(self.window - self._steps, n_steps - s)
-            lo, hi = np.searchsorted(off, [s, s + take])
-            np.add.at(self._counts, cls[lo:hi], 1)
-            self._steps += take
-            s += take
-            if self._steps >= self.window:
-                out.append(self._decide(max(0, t0_ns + (s - 1) * dt_ns)))
-        return out
-
-    def _decide(self, stamp_ns: int) -> tuple:
-        z = self._counts
-        total = int(z.sum())
-        if total:
-            label = int(np.argmax(z))
-            rival = int(np.max(np.delete(z, label)))
-            margin = float(np.float32(z[label] - rival))
-            conf = float(np.float32(margin / total))
-        else:
-            label, margin, conf = -1, 0.0, 0.0
-        cmd = self._command(label, conf, z)
-        dec = (stamp_ns, [int(v) for v in z], label, margin, conf, int(self._steps), cmd)
-        self._counts = np.zeros(self.n_classes, np.int64)
-        self._steps = 0
-        return dec
-
-    def _command(self, label: int, conf: float, z: np.ndarray) -> tuple[float, float]:
-        ctl = getattr(self.cfg, 'control', None)
-        if ctl is None:
-            return (0.0, 0.0)
-        if label < 0 or conf < ctl.min_confidence:
-            target = np.zeros(2)
-        else:
-            if ctl.mode == 'table':
-                lin = ctl.table_linear_x[label] if ctl.table_linear_x else 0.0
-                ang = ctl.table_angular_z[label] if ctl.table_angular_z else 0.0
-            else:
-                pref = np.linspace(-1.0, 1.0, self.n_classes)
-                ang = float(np.dot(z, pref) / z.sum())
-                lin = float(conf)
-            target = np.array([ctl.gain_linear * lin, ctl.gain_angular * ang])
-        s = ctl.smoothing
-        cmd = s * self._cmd + (1.0 - s) * target
-        cmd[0] = float(np.clip(cmd[0], -ctl.max_linear, ctl.max_linear))
-        cmd[1] = float(np.clip(cmd[1], -ctl.max_angular, ctl.max_angular))
-        self._cmd = cmd
-        return float(cmd[0]), float(cmd[1])
 
 
 # ----------------------------------------------------------------------------- the pipeline
@@ -580,7 +376,7 @@ def replay(bags: str | Path | list[str | Path], params: dict[str, dict[str, Any]
     core_flat = dict(params.get(CORE_NODE, {}))
     net_cfg = build_config(NetworkConfig, core_flat, CORE_NODE)
     node_cfg = _core_node_config(core_flat)
-    readout_cfg = _readout_config(params.get(READOUT_NODE, {}), net_cfg)
+    readout_cfg = build_config(ReadoutNodeConfig, params.get(READOUT_NODE, {}), READOUT_NODE)
     if learning is not None:
         net_cfg = NetworkConfig.from_dict(_set(net_cfg.to_dict(), 'plasticity', 'learning',
                                                bool(learning)))
@@ -597,8 +393,6 @@ def replay(bags: str | Path | list[str | Path], params: dict[str, dict[str, Any]
         net = Network(net_cfg, seed)
     dt_ns = int(round(net.config.dt_s * 1e9))
     input_topics = [_topic_key(t) for t in node_cfg.inputs.topics]
-    offsets = list(node_cfg.inputs.offsets)
-    sizes = list(node_cfg.inputs.sizes)
 
     # per-step statistics without touching the network's own counters (no weight flush)
     n_groups = len(net.groups)
@@ -610,8 +404,8 @@ def replay(bags: str | Path | list[str | Path], params: dict[str, dict[str, Any]
             spike_acc[k] += g.n_spikes
         step_acc[0] += 1
 
-    core = CoreMirror(net, node_cfg, on_step if recorder is not None else None)
-    readout = ReadoutMirror(readout_cfg, net.config.readout.n_classes)
+    core = CoreRuntime(net, node_cfg, on_step=on_step if recorder is not None else None)
+    readout = ReadoutRuntime(readout_cfg)
     status_period_ns = int(float(node_cfg.status_period_s) * NS_PER_S)
     if recorder is not None:
         recorder.dt_s = net.config.dt_s
@@ -620,7 +414,7 @@ def replay(bags: str | Path | list[str | Path], params: dict[str, dict[str, Any]
 
     decisions: list[DecisionRecord] = []
     per_bag: list[dict[str, Any]] = []
-    adapters: dict[str, tuple[Any, str, int, int, int]] = {}
+    adapters: dict[str, tuple[Any, str, int]] = {}
     n_msgs = 0
     t_first: int | None = None
     t_last = 0
@@ -657,7 +451,7 @@ def replay(bags: str | Path | list[str | Path], params: dict[str, dict[str, Any]
                             'to the params file')
                     k = input_topics.index(key)
                     ad = make_adapter(node, info.topics[topic], params.get(node, {}), dt_ns)
-                    adapters[node] = (ad, key, offsets[k], sizes[k], k)
+                    adapters[node] = (ad, key, k)
                 schedule = LabelSchedule()
                 if labels_csv is not None:
                     start = _bag_start(reader)
@@ -688,7 +482,7 @@ def replay(bags: str | Path | list[str | Path], params: dict[str, dict[str, Any]
                         core.on_label(int(m.msg.data))
                         continue
                     node = routes[m.topic]
-                    ad, key, off, size, k_in = adapters[node]
+                    ad, key, k_in = adapters[node]
                     n_msgs += 1
                     bag_msgs += 1
                     try:
@@ -704,17 +498,21 @@ def replay(bags: str | Path | list[str | Path], params: dict[str, dict[str, Any]
                         _write_spikes(writer, f'/{key}', m.t_ns, batch.indices,
                                       batch.step_offsets, batch.n_steps, batch.t0_ns,
                                       batch.dt_ns, batch.population_size)
-                    out = core.on_spikes(batch, off, size, k_in)
+                    out = core.on_spikes(k_in, batch.indices, batch.step_offsets,
+                                         batch.n_steps, batch.population_size, batch.dt_ns,
+                                         batch.t0_ns)
                     if out is None:
                         continue
-                    r_idx, r_off, r_n, r_t0 = out
+                    n_readout = net.config.readout.n_readout
                     if writer is not None and record_spikes:
-                        _write_spikes(writer, '/snn_core/readout_spikes', m.t_ns, r_idx, r_off,
-                                      r_n, r_t0, dt_ns, net.config.readout.n_readout)
-                    for d in readout.on_spikes(r_idx, r_off, r_n, r_t0,
-                                               net.config.readout.n_readout, dt_ns):
-                        rec = DecisionRecord(d[0], m.t_ns, d[2], d[1], d[3], d[4], d[5],
-                                             core.label, d[6])
+                        _write_spikes(writer, '/snn_core/readout_spikes', m.t_ns,
+                                      out.readout_indices, out.readout_offsets, out.n_steps,
+                                      out.t0_ns, dt_ns, n_readout)
+                    for d in readout.on_spikes(out.readout_indices, out.readout_offsets,
+                                               out.n_steps, n_readout, out.t0_ns, dt_ns):
+                        rec = DecisionRecord(d.stamp_ns, m.t_ns, d.class_index,
+                                             d.spike_counts, d.margin, d.confidence,
+                                             d.window_steps, core.label, d.command)
                         decisions.append(rec)
                         if recorder is not None:
                             recorder.add_decision((m.t_ns - (t_first or 0)) / NS_PER_S,
@@ -755,7 +553,7 @@ def replay(bags: str | Path | list[str | Path], params: dict[str, dict[str, Any]
         'bags': per_bag,
         'sensor_messages': n_msgs,
         'adapters': {n: a[0].counters.as_dict() for n, a in adapters.items()},
-        'core': dict(core.counts),
+        'core': core.counters(),
         'network_steps': int(net.t),
         'decisions': len(decisions),
         'labelled_decisions': len(labelled),
@@ -812,66 +610,14 @@ def _routes(bag_topics: dict[str, str], topics: dict[str, str] | None) -> dict[s
     return {t: ADAPTERS[m][0] for t, m in sorted(bag_topics.items()) if m in ADAPTERS}
 
 
-@dataclass(frozen=True)
-class InputsSettings:
-    """ROS-free copy of the core node's ``inputs`` group (same names and defaults)."""
-
-    topics: tuple[str, ...] = ('event_camera/spikes',)
-    offsets: tuple[int, ...] = (0,)
-    sizes: tuple[int, ...] = (0,)
-
-
-@dataclass(frozen=True)
-class CoreSettings:
-    """ROS-free copy of the ``CoreNodeConfig`` fields replay needs (same names and defaults)."""
-
-    seed: int = 0
-    status_period_s: float = 1.0
-    inputs: InputsSettings = field(default_factory=InputsSettings)
-
-
-@dataclass(frozen=True)
-class ControlSettings:
-    """ROS-free copy of the readout node's ``control`` group (same names and defaults)."""
-
-    mode: str = 'table'
-    table_linear_x: tuple[float, ...] = ()
-    table_angular_z: tuple[float, ...] = ()
-    gain_linear: float = 1.0
-    gain_angular: float = 1.0
-    max_linear: float = 0.5
-    max_angular: float = 1.0
-    smoothing: float = 0.0
-    min_confidence: float = 0.0
-
-
-@dataclass(frozen=True)
-class ReadoutSettings:
-    """ROS-free copy of ``ReadoutNodeConfig`` (decision window, names, command mapping)."""
-
-    n_classes: int = 10
-    class_names: tuple[str, ...] = ()
-    window_steps: int = 100
-    control: ControlSettings = field(default_factory=ControlSettings)
-
-
-def _core_node_config(flat: dict[str, Any]) -> CoreSettings:
-    """Return the core node settings replay needs from its dotted parameters."""
-    cfg = build_config(CoreSettings, flat, CORE_NODE)
-    n = len(cfg.inputs.topics)
-    if n == 0 or len(cfg.inputs.offsets) != n or len(cfg.inputs.sizes) != n:
-        raise ReplayError(f'{CORE_NODE}: inputs.topics, inputs.offsets and inputs.sizes need '
-                          'the same non-zero length')
-    return cfg
-
-
-def _readout_config(flat: dict[str, Any], net_cfg: Any) -> ReadoutSettings:
-    """Return the readout node settings from its dotted parameters."""
-    return build_config(ReadoutSettings, flat, READOUT_NODE)
+def _core_node_config(flat: dict[str, Any]) -> CoreNodeConfig:
+    """Return the core node's config from its dotted parameters, in ``mode: data``."""
+    cfg = build_config(CoreNodeConfig, flat, CORE_NODE)
+    return dataclasses.replace(cfg, mode='data')
 
 
 def _status(net: Any, recorder: Any, writer: Any, t_ns: int, t_s: float, spike_acc: np.ndarray,
-            step_acc: list[int], core: CoreMirror) -> None:
+            step_acc: list[int], core: CoreRuntime) -> None:
     """Record rates, thresholds and modulation without flushing the network's weights."""
     steps = max(step_acc[0], 1)
     sizes = np.array([g.v.size for g in net.groups], np.float64)

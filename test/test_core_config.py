@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
-from snn_ros.core import (apply, ConfigError, describe, flatten, load_yaml, NetworkConfig,
-                          NeuronConfig)
+from snn_ros.core import (apply, ConfigError, describe, flatten, load_yaml, load_yaml_params,
+                          NetworkConfig, NeuronConfig)
 from snn_ros.core.config import FeedbackMode, ModulationMode, ResetMode
 
 
@@ -98,3 +99,28 @@ def test_input_topology_validation():
     with pytest.raises(ConfigError, match='rf_radius'):
         NetworkConfig.from_dict({'n_inputs': 98, 'layers.input_width': 7,
                                  'layers.input_height': 7})
+
+
+@pytest.mark.parametrize('path', sorted((Path(__file__).resolve().parents[1] / 'config')
+                                        .glob('*.yaml')), ids=lambda p: p.name)
+def test_package_yamls_load(path):
+    """Every ``config/*.yaml`` with an ``snn_core`` section loads (node-level keys set aside)."""
+    import yaml
+
+    doc = yaml.safe_load(path.read_text()) or {}
+    if 'snn_core' not in doc:
+        pytest.skip('no snn_core section')
+    cfg, rest = load_yaml_params(path)
+    assert cfg == load_yaml(path)
+    assert not set(rest) & {f.name for f in dataclasses.fields(NetworkConfig)}
+
+
+def test_load_yaml_ignores_node_level_keys(tmp_path):
+    path = tmp_path / 'core.yaml'
+    path.write_text('snn_core:\n  ros__parameters:\n    mode: data\n    seed: 3\n'
+                    '    inputs: {topics: [a/spikes], offsets: [0], sizes: [0]}\n'
+                    '    n_inputs: 64\n    readout.n_classes: 4\n')
+    cfg, rest = load_yaml_params(path)
+    assert cfg.n_inputs == 64 and cfg.readout.n_classes == 4
+    assert rest == {'mode': 'data', 'seed': 3,
+                    'inputs': {'topics': ['a/spikes'], 'offsets': [0], 'sizes': [0]}}

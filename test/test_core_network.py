@@ -43,10 +43,10 @@ def test_event_driven_network_equals_every_step_reference(over):
     slow = Network(cfg, 1, projection_factory=ReferenceProjection)
     for t, (a, b) in enumerate(drive([fast, slow], 300)):
         assert np.array_equal(a, b), f'readout spikes differ at step {t}'
+    wa, wb = fast.weights(), slow.weights()
+    for name in wa:
+        np.testing.assert_allclose(wa[name], wb[name], rtol=1e-9, atol=1e-12)
     sa, sb = fast.state_arrays(), slow.state_arrays()
-    for p in fast.projections:
-        np.testing.assert_allclose(sa[f'proj/{p.name}/w'], sb[f'proj/{p.name}/w'],
-                                   rtol=1e-9, atol=1e-12)
     for k in range(len(fast.groups)):
         np.testing.assert_allclose(sa[f'group{k}/v'], sb[f'group{k}/v'], rtol=1e-9,
                                    atol=1e-12)
@@ -69,16 +69,16 @@ def test_teaching_changes_only_through_plasticity_and_learning_toggle():
     cfg = small_config()
     net = Network(cfg, 2)
     drive([net], 50)
-    w0 = {k: v for k, v in net.state_arrays().items() if k.endswith('/w')}
+    w0 = net.weights()
     net.learning = False
     drive([net], 50)
-    w1 = {k: v for k, v in net.state_arrays().items() if k.endswith('/w')}
+    w1 = net.weights()
     assert all(np.array_equal(w0[k], w1[k]) for k in w0)
     net.learning = True
     net.learning_rate = 1e-3
     assert net.config.plasticity.lr_hidden == 1e-3
     drive([net], 50)
-    w2 = {k: v for k, v in net.state_arrays().items() if k.endswith('/w')}
+    w2 = net.weights()
     assert any(not np.array_equal(w1[k], w2[k]) for k in w1)
 
 
@@ -176,11 +176,11 @@ def test_dale_keeps_signs():
                        plasticity={'lr_hidden': 0.05, 'lr_readout': 0.05})
     net = Network(cfg, 9)
     drive([net], 200, teach_every=5)
-    arrays = net.state_arrays()
+    weights = net.weights()
     for p in net.projections:
         if p.pre < 0:
             continue
         sign = net.signs[p.pre]
-        w = arrays[f'proj/{p.name}/w']
+        w = weights[p.name]
         pre = np.repeat(np.arange(p.indptr.size - 1), np.diff(p.indptr))
         assert np.all(w * sign[pre] >= 0)

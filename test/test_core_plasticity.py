@@ -68,11 +68,14 @@ def drive(rng, projs, steps, *, rate_pre=0.15, rate_post=0.15, p_mod=0.05, p_par
         pre = np.flatnonzero(rng.random(n_pre) < rate_pre)
         post = np.flatnonzero(rng.random(n_post) < rate_post)
         currents = []
-        for p in projs:
+        for n, p in enumerate(projs):
             i_post = np.zeros(n_post)
-            p.deliver(t, pre, i_post)
-            p.on_post_spikes(t, post)
-            p.on_pre_spikes(t, pre)
+            if n == 2:
+                p.step(t, pre, post, i_post)
+            else:
+                p.deliver(t, pre, i_post)
+                p.on_post_spikes(t, post)
+                p.on_pre_spikes(t, pre)
             currents.append(i_post)
         for c in currents[1:]:
             np.testing.assert_allclose(currents[0], c, rtol=RTOL, atol=ATOL)
@@ -85,10 +88,14 @@ def drive(rng, projs, steps, *, rate_pre=0.15, rate_post=0.15, p_mod=0.05, p_par
 def test_fast_equals_every_step_reference(seed):
     rng = np.random.default_rng(seed)
     lam_x = [0.9, 0.5, 1.0, 0.0, 0.95, 0.7][seed]
-    fast, ref = make_pair(rng, lam_x=lam_x, lam_e=[0.8, 0.99, 0.6, 0.9, 0.0, 1.0][seed])
+    opts = dict(lam_x=lam_x, lam_e=[0.8, 0.99, 0.6, 0.9, 0.0, 1.0][seed])
+    fast, ref = make_pair(rng, **opts)
+    fused, _ = make_pair(np.random.default_rng(seed), **opts)   # same network, step()
     w0 = fast.weights()
-    last = drive(rng, (fast, ref), 400, check=lambda t: assert_same(fast, ref, t))
+    last = drive(rng, (fast, ref, fused), 400, check=lambda t: assert_same(fast, ref, t))
     assert_same(fast, ref, last)
+    fused.flush(last)
+    np.testing.assert_allclose(fused.weights(), fast.weights(), rtol=RTOL, atol=ATOL)
     assert np.all(np.abs(fast.weights()) < 1e3)       # bounds never hit: equality regime
     assert (lam_x == 0.0) == np.all(fast.weights() == w0)   # x(t) = 0 before increment
 
@@ -241,3 +248,21 @@ def test_call_order_within_a_step(seed):
         if t % 37 == 0:
             assert_same(fast, ref, t)
     assert_same(fast, ref, 299)
+
+
+def test_work_follows_activity():
+    """A step touches only the rows of spiking pres; post spikes and modulation touch none."""
+    rng = np.random.default_rng(21)
+    fast, _ = make_pair(rng, n_pre=30, n_post=20, p=0.5)
+    drive(rng, (fast,), 50, p_param=0.0)
+    a = fast.arrays
+    pre_of = np.repeat(np.arange(30), np.diff(a.indptr))
+    state = [x.copy() for x in (a.w, a.e, a.done)]
+    fast.set_modulation(60, rng.normal(size=20))
+    fast.on_post_spikes(60, np.arange(20))
+    assert all(np.array_equal(x, y) for x, y in zip(state, (a.w, a.e, a.done)))
+    fast.deliver(61, np.array([3, 7]), np.zeros(20))
+    fast.on_post_spikes(61, np.arange(20))
+    fast.on_pre_spikes(61, np.array([3, 7]))
+    touched = np.flatnonzero(a.done != state[2])
+    assert set(pre_of[touched]) == {3, 7}

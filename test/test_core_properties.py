@@ -46,8 +46,8 @@ def test_state_stays_bounded_and_finite(seed, reset, dale, mode, feedback, w_max
     for name, a in arrays.items():
         if a.dtype.kind == 'f':
             assert np.all(np.isfinite(a)), name
-    for p in net.projections:
-        w = arrays[f'proj/{p.name}/w']
+    for name, w in net.weights().items():
+        assert np.all(np.isfinite(w)), name
         assert np.all(np.abs(w) <= w_max + 1e-12)
     for g in net.groups:
         assert g.theta.min() >= cfg.neuron.theta_min

@@ -38,7 +38,7 @@ def test_population_code_windows_limits_and_smoothing():
         g.spin_for(0.3)
         # 15 steps: one full window (all class 4 = preferred +1) and 5 steps carried over
         readout._on_spikes(_spikes([0, 0, 0, 0, 15], 15, 10**9))
-        assert readout.decisions == 1 and readout._steps == 5
+        assert readout.decisions == 1 and readout.runtime.steps == 5
         readout._on_spikes(_spikes([5, 0, 0, 0, 0], 5, 10**9 + 15 * 10**6))
         assert readout.decisions == 2
         moving = (lambda: [(t.linear.x, t.angular.z) for t in twists

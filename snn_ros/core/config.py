@@ -370,17 +370,41 @@ def _nest(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_yaml(path: str | Path, node_name: str = 'snn_core') -> NetworkConfig:
-    """Load ``{node_name: {ros__parameters: {...}}}`` from a ROS-style YAML file.
+    """Load the network config of node ``node_name`` from a ROS-style params YAML file.
+
+    Only the network's own keys (``dt_s``, ``n_inputs`` and the groups ``neuron``,
+    ``layers``, ...) are read; node-level keys next to them (``mode``, ``inputs``, ``seed``,
+    ... of the SNN core node) are ignored, so the package's ``config/*.yaml`` load as they
+    are. :func:`load_yaml_params` also returns those.
 
     Args:
         path: YAML file (the package's ``config/*.yaml``).
         node_name: top-level key; ``/**`` is used when ``node_name`` is absent.
 
     Returns:
-        The validated config. Keys outside the core's groups raise ConfigError.
+        The validated config. Unknown keys inside the network's groups raise ConfigError.
 
     Raises:
-        ConfigError: missing node or ros__parameters, unknown keys, invalid values.
+        ConfigError: missing node or ros__parameters, unknown group keys, invalid values.
+    """
+    return load_yaml_params(path, node_name)[0]
+
+
+def load_yaml_params(path: str | Path, node_name: str = 'snn_core'
+                     ) -> tuple[NetworkConfig, dict[str, Any]]:
+    """Load a node's params from a ROS-style YAML: the network config and the other keys.
+
+    Args:
+        path: YAML file (the package's ``config/*.yaml``).
+        node_name: top-level key; ``/**`` is used when ``node_name`` is absent.
+
+    Returns:
+        ``(config, rest)``: the validated network config (see :func:`load_yaml`) and the
+        node-level parameters that are not the network's, as a nested dict (dotted keys
+        nested), for the node's own config.
+
+    Raises:
+        ConfigError: missing node or ros__parameters, unknown group keys, invalid values.
     """
     import yaml
 
@@ -394,4 +418,7 @@ def load_yaml(path: str | Path, node_name: str = 'snn_core') -> NetworkConfig:
     params = (doc[key] or {}).get('ros__parameters')
     if not isinstance(params, dict):
         raise ConfigError(f'{path}: {key}.ros__parameters missing or not a mapping')
-    return NetworkConfig.from_dict(params)
+    nested = _nest(params)
+    own = {f.name for f in dataclasses.fields(NetworkConfig)}
+    config = NetworkConfig.from_dict({k: v for k, v in nested.items() if k in own})
+    return config, {k: v for k, v in nested.items() if k not in own}

@@ -38,6 +38,34 @@ class Decision:
     confidence: float
 
 
+#: ``Decision.label`` when no readout neuron spiked in the window (no decision)
+NO_DECISION = -1
+
+
+def decide(counts: Any) -> Decision:
+    """Return the class with most spikes in ``counts``, its margin and confidence.
+
+    ``margin`` is the lead over the strongest rival and ``confidence`` is
+    ``margin / total count``. Ties go to the lowest class index. Without any spike the label
+    is :data:`NO_DECISION` (-1) with margin and confidence 0, so a silent readout never reads
+    as class 0.
+
+    Args:
+        counts: spike count per class over the window.
+
+    Returns:
+        The decision (``counts`` is a copy).
+    """
+    z = np.array(counts, copy=True)
+    total = float(z.sum())
+    if not total > 0:
+        return Decision(NO_DECISION, z, 0.0, 0.0)
+    label = int(np.argmax(z))
+    rival = float(np.max(np.delete(z, label))) if z.size > 1 else 0.0
+    margin = float(z[label] - rival)
+    return Decision(label, z, margin, margin / total)
+
+
 @dataclass
 class _Proj:
     name: str
@@ -265,16 +293,12 @@ class Network:
     def decision(self) -> Decision:
         """Return the class with most readout spikes in the window, its margin and confidence.
 
-        ``margin`` is the lead over the strongest rival; ``confidence`` is
-        ``margin / total count`` (0 without spikes). Ties go to the lowest class index.
+        See :func:`decide`: label -1 (:data:`NO_DECISION`) when no readout neuron spiked in
+        the window. Ties go to the lowest class index.
         """
-        z = self._counts.copy()
-        label = int(np.argmax(z))
-        rival = float(np.max(np.delete(z, label))) if z.size > 1 else 0.0
-        margin = float(z[label] - rival)
-        total = float(z.sum())
-        self._last_label = label
-        return Decision(label, z, margin, margin / total if total > 0 else 0.0)
+        d = decide(self._counts)
+        self._last_label = d.label
+        return d
 
     def reset_window(self) -> None:
         """Zero the readout counts of the decision window."""
@@ -307,7 +331,7 @@ class Network:
         """Drive learning by ``(r - running baseline)`` times the one-hot of the last decision.
 
         Uses the label of the last :meth:`decision` (or the current argmax when none was
-        taken). Returns the error vector applied.
+        taken or it was -1, a silent window). Returns the error vector applied.
         """
         r = float(r)
         if not math.isfinite(r):
@@ -472,6 +496,11 @@ class Network:
         rep['synapses'] = {p.name: int(p.indices.size)
                            for p in self.projections}
         return rep
+
+    def weights(self) -> dict[str, np.ndarray]:
+        """Return the current weights of every projection (CSR order), by projection name."""
+        self._flush()
+        return {p.name: p.proj.weights() for p in self.projections}
 
     # ------------------------------------------------------------------ checkpoints
     def state_arrays(self) -> dict[str, np.ndarray]:

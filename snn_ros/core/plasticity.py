@@ -26,6 +26,18 @@ and in rare bounded sweeps:
   are caught up (O(in-degree)); when the segment history is full, every synapse is caught up
   once (O(synapses) every ``history_segments`` modulation changes).
 
+A catch-up costs O(1 + post spikes + g segments since the synapse's last update); synapses
+with zero eligibility and no new post spike cost one comparison. Contract: every presynaptic
+spike goes through ``deliver`` or ``on_pre_spikes`` (the latter catches the row up itself when
+``deliver`` was skipped); the order of the calls within a step does not matter, and
+``x_i(t)`` is always taken before step t's increment.
+
+Fused loops: ``Projection.arrays`` (a ``ProjectionArrays`` named tuple) can be passed to the
+module-level kernels (``deliver_plastic``, ``on_post_kernel``, ``on_pre_kernel``,
+``push_segment`` with ``g = lr * m`` or zeros when learning is off) from a caller's own njit
+step loop, as bench/core.py does. Numba's on-disk cache of such a caller is not invalidated
+when this module changes: clear the caller's ``__pycache__/*.nbi|nbc`` after editing it.
+
 Tolerance: the fast path equals the every-step rule up to float64 rounding (relative
 differences ~1e-13 on the weight changes; tests use rtol 1e-9) as long as no weight reaches a
 bound. Clipping is applied when a synapse is caught up (at the end of each catch-up), not at
@@ -41,10 +53,12 @@ from typing import NamedTuple
 import numpy as np
 
 from snn_ros.core._numba import njit
+from snn_ros.core.errors import CheckpointError, ConfigError, InputError
 
 __all__ = [
     'Projection', 'ProjectionArrays', 'catch_up_all', 'deliver_plastic', 'deliver_static',
     'geometric_table', 'on_post_kernel', 'on_pre_kernel', 'power_table', 'push_segment',
+    'step_kernel',
 ]
 
 _TABLE = 4096
@@ -303,6 +317,14 @@ def on_pre_kernel(a, t, pre_idx):
 
 
 @njit
+def step_kernel(a, t, pre_idx, post_idx, i_post):
+    """One step in one call: ``deliver_plastic``, ``on_post_kernel``, ``on_pre_kernel``."""
+    deliver_plastic(a, t, pre_idx, i_post)
+    on_post_kernel(a, t, post_idx)
+    on_pre_kernel(a, t, pre_idx)
+
+
+@njit
 def catch_up_all(a, t_end):
     """Complete every synapse through t_end and drop consumed history. O(synapses)."""
     rows = np.arange(a.indptr.shape[0] - 1)
@@ -349,16 +371,16 @@ def _index_array(spikes, n: int, what: str) -> np.ndarray:
     arr = np.asarray(spikes)
     if arr.dtype == np.bool_:
         if arr.shape != (n,):
-            raise ValueError(f'{what}: boolean mask of shape {arr.shape}, expected ({n},)')
+            raise InputError(f'{what}: boolean mask of shape {arr.shape}, expected ({n},)')
         return np.flatnonzero(arr)
     if arr.size == 0:
         return np.zeros(0, np.int64)
     if arr.ndim != 1 or arr.dtype.kind not in 'iu':
-        raise ValueError(f'{what}: expected a 1-d integer index array or boolean mask, '
+        raise InputError(f'{what}: expected a 1-d integer index array or boolean mask, '
                          f'got dtype {arr.dtype} shape {arr.shape}')
     idx = arr.astype(np.int64, copy=False)
     if idx.min() < 0 or idx.max() >= n:
-        raise ValueError(f'{what}: index out of range [0, {n})')
+        raise InputError(f'{what}: index out of range [0, {n})')
     return idx
 
 
@@ -394,45 +416,45 @@ class Projection:
             history_spikes: post spikes kept per neuron before a local sweep (>= 1).
 
         Raises:
-            ValueError: on inconsistent shapes, out-of-range parameters or weights.
+            ConfigError: on inconsistent shapes, out-of-range parameters or weights.
         """
         n_pre, n_post = int(n_pre), int(n_post)
         if n_pre < 0 or n_post < 0:
-            raise ValueError('n_pre and n_post must be >= 0')
+            raise ConfigError('n_pre and n_post must be >= 0')
         indptr = np.asarray(indptr, np.int64)
         indices = np.asarray(indices)
         w = np.array(weights, np.float64)
         if indptr.shape != (n_pre + 1,) or indptr[0] != 0 or np.any(np.diff(indptr) < 0):
-            raise ValueError(f'indptr must be non-decreasing, shape ({n_pre + 1},), from 0')
+            raise ConfigError(f'indptr must be non-decreasing, shape ({n_pre + 1},), from 0')
         n_syn = int(indptr[-1])
         if indices.shape != (n_syn,) or w.shape != (n_syn,):
-            raise ValueError(f'indices and weights must have shape ({n_syn},)')
+            raise ConfigError(f'indices and weights must have shape ({n_syn},)')
         if n_syn and (indices.min() < 0 or indices.max() >= n_post):
-            raise ValueError(f'indices must lie in [0, {n_post})')
+            raise ConfigError(f'indices must lie in [0, {n_post})')
         for name, lam in (('lam_x', lam_x), ('lam_e', lam_e)):
             if not 0.0 <= float(lam) <= 1.0:
-                raise ValueError(f'{name} must lie in [0, 1], got {lam}')
+                raise ConfigError(f'{name} must lie in [0, 1], got {lam}')
         w_min, w_max = float(w_min), float(w_max)
         if not (math.isfinite(w_min) and math.isfinite(w_max) and w_min <= w_max):
-            raise ValueError(f'need finite w_min <= w_max, got [{w_min}, {w_max}]')
+            raise ConfigError(f'need finite w_min <= w_max, got [{w_min}, {w_max}]')
         lo = np.full(n_pre, w_min)
         hi = np.full(n_pre, w_max)
         if sign is not None:
             sign = np.asarray(sign, np.float64)
             if sign.shape != (n_pre,) or not np.all(np.abs(sign) == 1.0):
-                raise ValueError(f'sign must be +1/-1 per presynaptic neuron ({n_pre},)')
+                raise ConfigError(f'sign must be +1/-1 per presynaptic neuron ({n_pre},)')
             lo = np.where(sign > 0, max(w_min, 0.0), w_min)
             hi = np.where(sign > 0, w_max, min(w_max, 0.0))
             if np.any(lo > hi):
-                raise ValueError('with sign, excitatory pres need w_max >= 0 and inhibitory '
-                                 'pres need w_min <= 0')
+                raise ConfigError('with sign, excitatory pres need w_max >= 0 and inhibitory '
+                                  'pres need w_min <= 0')
         pre_of = np.repeat(np.arange(n_pre, dtype=np.int64), np.diff(indptr))
         if not np.all(np.isfinite(w)):
-            raise ValueError('weights must be finite')
+            raise ConfigError('weights must be finite')
         if n_syn and (np.any(w < lo[pre_of]) or np.any(w > hi[pre_of])):
-            raise ValueError('initial weights outside [w_min, w_max] or of the wrong sign')
+            raise ConfigError('initial weights outside [w_min, w_max] or of the wrong sign')
         if int(history_segments) < 2 or int(history_spikes) < 1:
-            raise ValueError('history_segments must be >= 2 and history_spikes >= 1')
+            raise ConfigError('history_segments must be >= 2 and history_spikes >= 1')
         idx32 = indices.astype(np.int32)
         order = np.argsort(idx32, kind='stable')
         post_indptr = np.zeros(n_post + 1, np.int64)
@@ -473,7 +495,7 @@ class Projection:
     def learning_rate(self, value: float) -> None:
         value = float(value)
         if not math.isfinite(value):
-            raise ValueError(f'learning_rate must be finite, got {value}')
+            raise ConfigError(f'learning_rate must be finite, got {value}')
         self._lr = value
         self._dirty = True
 
@@ -491,9 +513,9 @@ class Projection:
     def _enter(self, t: int, *, after_flush_ok: bool = False) -> int:
         t = int(t)
         if t < self._t_last:
-            raise ValueError(f'step {t} precedes step {self._t_last} already processed')
+            raise InputError(f'step {t} precedes step {self._t_last} already processed')
         if t <= self._t_flushed and not after_flush_ok:
-            raise ValueError(f'step {t} already completed by flush({self._t_flushed})')
+            raise InputError(f'step {t} already completed by flush({self._t_flushed})')
         self._t_last = t
         if self._dirty and self.plastic:
             self._push(max(t, self._t_flushed + 1))
@@ -518,7 +540,7 @@ class Projection:
         """
         idx = _index_array(pre_spikes, self.n_pre, 'pre_spikes')
         if i_post.shape != (self.n_post,) or i_post.dtype != np.float64:
-            raise ValueError(f'i_post must be float64 of shape ({self.n_post},)')
+            raise InputError(f'i_post must be float64 of shape ({self.n_post},)')
         t = self._enter(t)
         if self.plastic:
             deliver_plastic(self.arrays, t, idx, i_post)
@@ -539,11 +561,27 @@ class Projection:
         if self.plastic:
             on_pre_kernel(self.arrays, t, idx)
 
+    def step(self, t, pre_spikes, post_spikes, i_post) -> None:
+        """Do ``deliver``, ``on_post_spikes`` and ``on_pre_spikes`` of step t in one call.
+
+        Same result as the three calls; one numba dispatch instead of three (a dispatch with
+        this projection's arrays costs a few microseconds).
+        """
+        pre = _index_array(pre_spikes, self.n_pre, 'pre_spikes')
+        post = _index_array(post_spikes, self.n_post, 'post_spikes')
+        if i_post.shape != (self.n_post,) or i_post.dtype != np.float64:
+            raise InputError(f'i_post must be float64 of shape ({self.n_post},)')
+        t = self._enter(t)
+        if self.plastic:
+            step_kernel(self.arrays, t, pre, post, i_post)
+        else:
+            deliver_static(self.arrays.indptr, self.arrays.indices, self.arrays.w, pre, i_post)
+
     def set_modulation(self, t, m_post) -> None:
         """Use ``m_post`` (float64[n_post]) as the third factor from step t on."""
         m = np.array(m_post, np.float64)
         if m.shape != (self.n_post,) or not np.all(np.isfinite(m)):
-            raise ValueError(f'm_post must be finite with shape ({self.n_post},)')
+            raise InputError(f'm_post must be finite with shape ({self.n_post},)')
         t = self._enter(t)
         self._m = m
         self._dirty = True
@@ -551,7 +589,12 @@ class Projection:
             self._push(t)
 
     def flush(self, t) -> None:
-        """Complete every synapse through step t (O(synapses)); weights() is then current."""
+        """Complete every synapse through step t (O(synapses)); weights() is then current.
+
+        Steps up to t count as completed: later calls must use later steps. Flushing splits
+        the closed-form sums, so a run with flushes may differ from one without in the last
+        bits (same calls, same bits); ``state_dict`` needs no flush to resume exactly.
+        """
         t = self._enter(t, after_flush_ok=True)
         if self.plastic:
             catch_up_all(self.arrays, t)
@@ -570,7 +613,7 @@ class Projection:
         a = self.arrays
         dt = int(t) - a.xt
         if np.any(dt < 0):
-            raise ValueError(f'step {t} precedes the last presynaptic spike')
+            raise InputError(f'step {t} precedes the last presynaptic spike')
         return a.xa * np.power(self.lam_x, dt.astype(np.float64))
 
     # checkpoints ---------------------------------------------------------------------------
@@ -592,23 +635,23 @@ class Projection:
         """Restore a state from ``state_dict``.
 
         Raises:
-            ValueError: when a key is missing or an array does not fit this projection.
+            CheckpointError: when a key is missing or an array does not fit this projection.
         """
         a = self.arrays
         for k in ('indptr', 'indices'):
             if k not in d or not np.array_equal(np.asarray(d[k]), getattr(a, k)):
-                raise ValueError(f'state {k!r} missing or of another connectivity')
+                raise CheckpointError(f'state {k!r} missing or of another connectivity')
         for k in self._STATE + ('m', 'g', 'scalars', 'steps'):
             if k not in d:
-                raise ValueError(f'state key {k!r} missing')
+                raise CheckpointError(f'state key {k!r} missing')
         for k in self._STATE:
             src = np.asarray(d[k])
             dst = getattr(a, k)
             if src.shape != dst.shape and k in ('seg_start', 'seg_g', 'ph'):
-                raise ValueError(f'state {k!r} has shape {src.shape}, expected {dst.shape} '
-                                 '(history sizes differ)')
+                raise CheckpointError(f'state {k!r} has shape {src.shape}, expected {dst.shape} '
+                                      '(history sizes differ)')
             if src.shape != dst.shape:
-                raise ValueError(f'state {k!r} has shape {src.shape}, expected {dst.shape}')
+                raise CheckpointError(f'state {k!r} has shape {src.shape}, expected {dst.shape}')
             dst[...] = src
         self._m = np.array(d['m'], np.float64)
         self._g = np.array(d['g'], np.float64)

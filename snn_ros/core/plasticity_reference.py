@@ -104,7 +104,7 @@ class ReferenceProjection:
             self._close(t)
 
     def weights(self):
-        """Return the weights (CSR order)."""
+        """Return a copy of the weight array (CSR order)."""
         return self.w.copy()
 
     def eligibility(self):

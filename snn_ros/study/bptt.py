@@ -82,11 +82,24 @@ def _build(arch: dict[str, Any], slope: float):
             super().__init__()
             self.sizes = arch['sizes']
             self.meta = [(p['pre'], p['post']) for p in arch['projections']]
-            self.w = torch.nn.ParameterList(
-                [torch.nn.Parameter(torch.from_numpy(p['w'].copy()))
-                 for p in arch['projections']])
-            for k, p in enumerate(arch['projections']):
-                self.register_buffer(f'mask{k}', torch.from_numpy(p['mask']))
+            projs = arch['projections']
+            # The input projection is very sparse (local receptive fields): its weights are a
+            # vector over the existing synapses, applied by gather and index_add.
+            inp = [k for k, p in enumerate(projs) if p['pre'] < 0]
+            self.k_in = inp[0]
+            pre, post = np.nonzero(projs[self.k_in]['mask'])
+            self.register_buffer('in_pre', torch.from_numpy(pre.astype(np.int64)))
+            self.register_buffer('in_post', torch.from_numpy(post.astype(np.int64)))
+            params = []
+            for k, p in enumerate(projs):
+                if k == self.k_in:
+                    w0 = p['w'][pre, post].copy()
+                    self.register_buffer(f'mask{k}', torch.ones(w0.size))
+                else:
+                    w0 = p['w'].copy()
+                    self.register_buffer(f'mask{k}', torch.from_numpy(p['mask']))
+                params.append(torch.nn.Parameter(torch.from_numpy(w0)))
+            self.w = torch.nn.ParameterList(params)
             onehot = np.zeros((len(arch['class_of']), arch['n_classes']), np.float32)
             onehot[np.arange(len(arch['class_of'])), arch['class_of']] = 1.0
             self.register_buffer('onehot', torch.from_numpy(onehot / onehot.sum(0)))
@@ -98,10 +111,10 @@ def _build(arch: dict[str, Any], slope: float):
             n_t, n_b, _ = x.shape
             ws = self.masked()
             drive = [None] * len(self.sizes)
-            for k, (pre, post) in enumerate(self.meta):
-                if pre < 0:
-                    d = (x.reshape(n_t * n_b, -1) @ ws[k]).reshape(n_t, n_b, -1)
-                    drive[post] = d if drive[post] is None else drive[post] + d
+            post_in = self.meta[self.k_in][1]
+            xs = x.reshape(n_t * n_b, -1)[:, self.in_pre] * ws[self.k_in]
+            d = xs.new_zeros(n_t * n_b, self.sizes[post_in]).index_add(1, self.in_post, xs)
+            drive[post_in] = d.reshape(n_t, n_b, -1)
             v = [x.new_zeros(n_b, n) for n in self.sizes]
             counts = x.new_zeros(n_b, self.sizes[-1])
             alpha, theta = arch['alpha'], arch['theta']
@@ -111,7 +124,7 @@ def _build(arch: dict[str, Any], slope: float):
                 cur = [drive[g][t] if drive[g] is not None else x.new_zeros(n_b, n)
                        for g, n in enumerate(self.sizes)]
                 for k, (pre, post) in enumerate(self.meta):
-                    if pre >= 0:
+                    if k != self.k_in:
                         cur[post] = cur[post] + s[pre] @ ws[k]
                 v = [(1.0 - sg.detach()) * (vg + cg) for vg, sg, cg in zip(v, s, cur)]
                 counts = counts + s[-1]

@@ -1,0 +1,102 @@
+"""The learning study pipeline on a few samples: it must produce the tables and JSON records.
+
+These tests check the plumbing (records, files, skips), never the accuracy. Parts whose data
+are absent are recorded as skipped, which the tests accept; torch is never needed (the BPTT
+setting is forced to the skipped path).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from snn_ros.study import bptt, ecg, emg, nmnist, report
+from snn_ros.study import run as study_run
+
+KEYS = ('task', 'setting', 'metric', 'mean', 'std', 'n_seeds')
+
+
+@pytest.fixture(scope='module')
+def tiny_study(tmp_path_factory):
+    """Run the tiny study once (in-process, one seed, BPTT forced to skip)."""
+    out = tmp_path_factory.mktemp('study')
+    mp = pytest.MonkeyPatch()
+    mp.setattr(bptt, 'available', lambda: False)
+    try:
+        doc = study_run.study(str(out), tiny=True, seeds=1, n_jobs=0, command='test',
+                              log=lambda s: None)
+    finally:
+        mp.undo()
+    return out, doc
+
+
+def test_study_writes_table_json_and_curves(tiny_study):
+    out, doc = tiny_study
+    on_disk = json.loads((out / 'results.json').read_text())
+    assert on_disk['records'] == json.loads(json.dumps(doc['records']))
+    md = (out / 'results.md').read_text()
+    assert '| setting | metric | mean (%)' in md
+    for rec in on_disk['records']:
+        assert all(k in rec for k in KEYS)
+        assert rec['task'] in ('nmnist', 'ecg', 'emg')
+        if rec.get('skipped'):
+            assert rec['mean'] is None and rec['n_seeds'] == 0 and rec['reason']
+        else:
+            assert 0.0 <= rec['mean'] <= 1.0 and rec['std'] >= 0.0 and rec['n_seeds'] == 1
+            assert rec['train_time_s'] is not None
+        assert f"## {rec['task']}" in md
+    for name in on_disk['figures']:
+        assert (out / name).read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+    assert [t['target'] for t in on_disk['meta']['targets']]
+
+
+def test_study_covers_every_present_task_and_setting(tiny_study):
+    _, doc = tiny_study
+    got = {(r['task'], r['setting']) for r in doc['records']}
+    if nmnist.available():
+        assert {('nmnist', s) for s in nmnist.SETTINGS} <= got
+        bp = [r for r in doc['records'] if r['setting'] == 'bptt']
+        assert bp and bp[0]['skipped'] and 'torch' in bp[0]['reason']
+    if ecg.available():
+        assert {('ecg', 'snn_online'), ('ecg', 'pan_tompkins')} <= got
+    if emg.available():
+        assert ('emg', 'snn_online') in got
+
+
+def test_absent_data_gives_skipped_records(tmp_path, monkeypatch):
+    monkeypatch.setenv('SNN_ROS_SHARED_DATA', str(tmp_path / 'nothing'))
+    doc = study_run.study(str(tmp_path / 'out'), tiny=True, seeds=1, n_jobs=0,
+                          log=lambda s: None)
+    assert doc['records'] and all(r['skipped'] for r in doc['records'])
+    assert (tmp_path / 'out' / 'results.md').is_file()
+
+
+def test_summary_mean_and_std_over_seeds():
+    runs = [{'task': 't', 'setting': 's', 'seed': k, 'metrics': {'m': v}, 'train_time_s': 1.0}
+            for k, v in enumerate((0.5, 0.7))]
+    (rec,) = report.summarize(runs)
+    assert rec['mean'] == pytest.approx(0.6) and rec['std'] == pytest.approx(0.1)
+    assert rec['n_seeds'] == 2 and rec['values'] == [0.5, 0.7]
+
+
+def test_beat_scoring_matches_within_tolerance_one_to_one():
+    ref = np.array([1.0, 2.0, 3.0, 4.0])
+    det = np.array([1.1, 1.12, 2.2, 3.0, 5.0])
+    sc = ecg.score(ref, det, tolerance_s=0.15)
+    assert (sc['tp'], sc['fn'], sc['fp']) == (2, 2, 3)
+    assert ecg.merge_detections(np.array([0.0, 0.1, 0.25, 0.3])).tolist() == [0.0, 0.25]
+    assert ecg.run_onsets(np.array([0, 1, 1, 0, 1, 0, 0, 1])).tolist() == [1.0, 7.0]
+
+
+def test_pan_tompkins_finds_synthetic_beats():
+    fs = 360.0
+    t = np.arange(int(20 * fs)) / fs
+    beats = np.arange(0.5, 19.5, 0.8)
+    x = 0.05 * np.sin(2 * np.pi * 0.3 * t)
+    for b in beats:
+        x += np.exp(-0.5 * ((t - b) / 0.012) ** 2)
+    det = ecg.pan_tompkins(x, fs)
+    sc = ecg.score(beats[beats > 2.0], det[det > 2.0])
+    assert sc['sensitivity'] == 1.0 and sc['positive_predictivity'] == 1.0

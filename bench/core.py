@@ -40,7 +40,7 @@ import numpy as np  # noqa: E402
 
 from snn_ros.core._numba import njit  # noqa: E402
 from snn_ros.core.plasticity import (  # noqa: E402
-    deliver_plastic, deliver_static, on_post_kernel, on_pre_kernel, Projection, push_segment)
+    deliver_static, Projection, push_segment, step_kernel)
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH_PY = REPO / '.venv-bench' / 'bin' / 'python'
@@ -209,24 +209,12 @@ def _run_events(steps, spk_indptr, spk_idx, v1, v2, vr, alpha, p0, p1, p2, p3, p
         s2 = buf2[:n2]
         sr = bufr[:nr]
         if plastic:
-            deliver_plastic(p0, t, s_in, v1)
-            deliver_plastic(p1, t, s1, v1)
-            deliver_plastic(p2, t, s1, v2)
-            deliver_plastic(p3, t, s2, v2)
-            deliver_plastic(p4, t, s1, vr)
-            deliver_plastic(p5, t, s2, vr)
-            on_post_kernel(p0, t, s1)
-            on_post_kernel(p1, t, s1)
-            on_post_kernel(p2, t, s2)
-            on_post_kernel(p3, t, s2)
-            on_post_kernel(p4, t, sr)
-            on_post_kernel(p5, t, sr)
-            on_pre_kernel(p0, t, s_in)
-            on_pre_kernel(p1, t, s1)
-            on_pre_kernel(p2, t, s1)
-            on_pre_kernel(p3, t, s2)
-            on_pre_kernel(p4, t, s1)
-            on_pre_kernel(p5, t, s2)
+            step_kernel(p0, t, s_in, s1, v1)
+            step_kernel(p1, t, s1, s1, v1)
+            step_kernel(p2, t, s1, s2, v2)
+            step_kernel(p3, t, s2, s2, v2)
+            step_kernel(p4, t, s1, sr, vr)
+            step_kernel(p5, t, s2, sr, vr)
         else:
             deliver_static(p0.indptr, p0.indices, p0.w, s_in, v1)
             deliver_static(p1.indptr, p1.indices, p1.w, s1, v1)

@@ -108,7 +108,7 @@ def test_package_yamls_load(path):
     import yaml
 
     doc = yaml.safe_load(path.read_text()) or {}
-    if 'snn_core' not in doc:
+    if not isinstance(doc, dict) or 'snn_core' not in doc:
         pytest.skip('no snn_core section')
     cfg, rest = load_yaml_params(path)
     assert cfg == load_yaml(path)

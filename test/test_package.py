@@ -27,11 +27,12 @@ import snn_ros.core, snn_ros.adapters
 for ring in (snn_ros.core, snn_ros.adapters):
     for mod in pkgutil.walk_packages(ring.__path__, ring.__name__ + '.'):
         importlib.import_module(mod.name)
+import snn_ros.runtime, snn_ros.replay  # the nodes' logic and the offline replay: no ROS
 print('ok')
 '''
 
 
-def test_core_and_adapters_import_with_ros_blocked():
+def test_core_adapters_runtime_and_replay_import_with_ros_blocked():
     out = subprocess.run([sys.executable, '-c', BLOCKER], cwd=REPO, capture_output=True,
                          text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]

@@ -100,3 +100,15 @@ def test_pan_tompkins_finds_synthetic_beats():
     det = ecg.pan_tompkins(x, fs)
     sc = ecg.score(beats[beats > 2.0], det[det > 2.0])
     assert sc['sensitivity'] == 1.0 and sc['positive_predictivity'] == 1.0
+
+
+def test_bptt_twin_runs_when_torch_is_present():
+    pytest.importorskip('torch')
+    data = nmnist.load()
+    if data is None:
+        pytest.skip('nmnist-small data absent')
+    rec = bptt.run(data, 0, **study_run.TINY['bptt'])
+    assert rec['setting'] == 'bptt' and 0.0 <= rec['metrics']['accuracy'] <= 1.0
+    arch = bptt.architecture(64, 2, 0)
+    assert [p['name'] for p in arch['projections']][0] == 'input_l1'
+    assert all(p['w'][p['mask'] == 0].sum() == 0 for p in arch['projections'])

@@ -327,19 +327,32 @@ class Network:
         self._apply_error(self._err_buf)
         return self._err.copy()
 
-    def reward(self, r: float) -> np.ndarray:
+    def reward(self, r: float, label: int | None = None) -> np.ndarray:
         """Drive learning by ``(r - running baseline)`` times the one-hot of the last decision.
 
-        Uses the label of the last :meth:`decision` (or the current argmax when none was
-        taken or it was -1, a silent window). Returns the error vector applied.
+        Uses the label of the last :meth:`decision`, or when it was -1 (or none was taken)
+        the decision of the current window's counts. Without spikes there either, no class
+        is credited: the baseline still learns the reward and the error applied is zero.
+
+        Args:
+            r: the reward.
+            label: credit this class instead (an action the caller chose, e.g. the default
+                action of a silent window); None for the rule above.
+
+        Returns:
+            The error vector applied.
         """
         r = float(r)
         if not math.isfinite(r):
             raise InputError(f'reward must be finite, got {r!r}')
+        if label is not None and not 0 <= int(label) < self.n_classes:
+            raise InputError(f'label must be an int in [0, {self.n_classes}), got {label!r}')
         adv = self.baseline.update(r)
-        label = self._last_label if self._last_label >= 0 else int(np.argmax(self._counts))
+        if label is None:
+            label = self._last_label if self._last_label >= 0 else decide(self._counts).label
         err = np.zeros(self.n_classes)
-        err[label] = adv
+        if label >= 0:
+            err[label] = adv
         self._apply_error(err)
         return err
 

@@ -57,11 +57,13 @@ from snn_ros.core.errors import CheckpointError, ConfigError, InputError
 
 __all__ = [
     'Projection', 'ProjectionArrays', 'catch_up_all', 'deliver_plastic', 'deliver_static',
-    'geometric_table', 'on_post_kernel', 'on_pre_kernel', 'power_table', 'push_segment',
+    'fast_horizon', 'geometric_table', 'on_post_kernel', 'on_pre_kernel', 'power_table', 'push_segment',
     'step_kernel',
 ]
 
 _TABLE = 4096
+_R_MAX = 256.0      # fast path: bound on lam ** -(t - b) inside an epoch
+_H_MAX = 256        # fast path: longest epoch (steps)
 _FAR_PAST = -(1 << 60)
 _FAR_FUTURE = 1 << 62
 
@@ -93,6 +95,29 @@ class ProjectionArrays(NamedTuple):
     pe: np.ndarray           # float64[T], lam_e ** n
     qe: np.ndarray           # float64[T], sum_{k<n} lam_e ** k
     lam: np.ndarray          # float64[2], (lam_x, lam_e)
+    mode: np.ndarray         # int64[1], epoch horizon H of the fast path (0: general path)
+    xr: np.ndarray           # float64[n_pre], fast path: x_i(k) = xr lam ** (k - rb) after xt
+    xd: np.ndarray           # float64[n_pre], fast path: jump of xr at the last pre spike
+    rb: np.ndarray           # int64[n_pre], fast path: base step of the row's epoch
+    seg_q: np.ndarray        # float64[history_segments, n_post, 4], fast path: (g, N, S, 0)
+    pre_t: np.ndarray        # int64[1], fast path: last step on_pre switched a row
+    pp: np.ndarray           # float64[T], P(n) = sum_{v=1..n} lam ** v
+    pinv: np.ndarray         # float64[H + 2], lam ** -n
+
+
+def fast_horizon(lam_x: float, lam_e: float) -> int:
+    """Return the epoch horizon H of the fast path, 0 when the general path is used.
+
+    The fast path needs ``lam_x == lam_e = lam`` and a lam close enough to 1 that an epoch of
+    at least 8 steps keeps ``lam ** -H <= 256`` (lam >= 0.5).
+    """
+    lam = float(lam_x)
+    if lam != float(lam_e) or not 0.0 < lam <= 1.0:
+        return 0
+    if lam == 1.0:
+        return _H_MAX
+    h = min(_H_MAX, int(math.floor(math.log(_R_MAX) / -math.log(lam) + 1e-9)))
+    return h if h >= 8 else 0
 
 
 def power_table(lam: float, n: int = _TABLE) -> np.ndarray:
@@ -239,12 +264,246 @@ def _catch_up_many(a, sel, by_post, t_end, i_post, deliver, rt_step):
                 i_post[j] += w[s]
 
 
+# ---------------------------------------------------------------------------------------------
+# fast path (lam_x == lam_e = lam): O(1) per synapse per presynaptic spike
+# ---------------------------------------------------------------------------------------------
+# Time is cut into epochs (the g segments, split at least every H steps). In an epoch with
+# base b (its first step is b + 1) a row i and a synapse s = (i, j) are represented by
+#     x_i(k) = X_i lam ** (k - b)                      (k after the row's last switch)
+#     e_s(k) = lam ** (k - b) (C_s + X_i N_j(k))
+#     w_s(k) = W_s + g_j ((C_s + X_i N_j(k)) P(k - b) - X_i S_j(k))
+# with N_j(k) the post spikes of j in (b, k], S_j(k) = sum of P(p - b - 1) over them and
+# P(n) = sum_{v=1..n} lam ** v. A post spike costs O(1) (N_j, S_j); a pre spike at t switches
+# the row (X += D, D = lam ** -(t - b)) with C -= D N_j(t), W += g_j D S_j(t), O(1) per
+# synapse; an epoch change maps (W, C, X) to the next epoch in O(1) per synapse, lazily.
+# W and C are kept in ``w`` and ``e``; after ``catch_up_all`` (a split plus a full
+# transform) they equal w and e. H bounds lam ** -(t - b) by _R_MAX (cancellation).
+
+@njit
+def _pfun(pp, lam, n):
+    """Return ``P(n) = sum_{v=1..n} lam ** v``."""
+    if n < pp.shape[0]:
+        return pp[n]
+    return lam * _geo_far(lam, n)
+
+
+@njit
+def _seg_of(seg_start, nseg, base):
+    """Return the index of the epoch whose base step (start - 1) is ``base``."""
+    m = nseg - 1
+    while m > 0 and seg_start[m] - 1 > base:
+        m -= 1
+    return m
+
+
+@njit
+def _fast_rows(a, sel, t, i_post, deliver, switch):
+    """Bring rows ``sel`` to the current epoch; deliver ``w(t - 1)``; switch at a pre spike.
+
+    Weights are clipped to the row's bounds where they are evaluated: ``w(t - 1)`` when
+    delivering or switching, the weight at the epoch base when only moving (compaction).
+    Mutates w, e (W, C), xr, xd, rb (and with ``switch`` xa, xb, xt, pre_t), i_post.
+    """
+    indptr, indices, w, e = a.indptr, a.indices, a.w, a.e
+    xr, xd, rb, xa, xb, xt, lo, hi = a.xr, a.xd, a.rb, a.xa, a.xb, a.xt, a.lo, a.hi
+    seg_start, seg_q = a.seg_start, a.seg_q
+    pp, px, pinv = a.pp, a.px, a.pinv
+    lam = a.lam[1]
+    nt = px.shape[0]
+    nseg = a.nseg[0]
+    cur = nseg - 1
+    b = seg_start[cur] - 1
+    evaluate = deliver or switch
+    pn = _pfun(pp, lam, t - 1 - b) if evaluate else 0.0
+    d = pinv[t - b] if switch else 0.0
+    q_c = seg_q[cur]
+    for r in range(sel.shape[0]):
+        i = sel[r]
+        sw = switch and xt[i] != t
+        m0 = _seg_of(seg_start, nseg, rb[i])
+        x0 = xr[i]
+        xc = x0
+        dc = xd[i]
+        for m in range(m0, cur):
+            ln = seg_start[m + 1] - seg_start[m]
+            lam_l = px[ln] if ln < nt else lam ** ln
+            xc *= lam_l
+            dc *= lam_l
+        s0, s1 = indptr[i], indptr[i + 1]
+        loi, hii = lo[i], hi[i]
+        if m0 < cur:
+            if m0 + 1 == cur:
+                # the common move: one epoch boundary, constants hoisted
+                ln = seg_start[cur] - seg_start[m0]
+                lam_l = px[ln] if ln < nt else lam ** ln
+                p_l = pp[ln] if ln < nt else lam * _geo_far(lam, ln)
+                q_m = seg_q[m0]
+                for s in range(s0, s1):
+                    j = indices[s]
+                    u = e[s] + x0 * q_m[j, 1]
+                    w[s] += q_m[j, 0] * (u * p_l - x0 * q_m[j, 2])
+                    e[s] = lam_l * u
+            else:
+                for s in range(s0, s1):
+                    j = indices[s]
+                    c = e[s]
+                    ww = w[s]
+                    xm = x0
+                    for m in range(m0, cur):
+                        ln = seg_start[m + 1] - seg_start[m]
+                        lam_l = px[ln] if ln < nt else lam ** ln
+                        p_l = pp[ln] if ln < nt else lam * _geo_far(lam, ln)
+                        u = c + xm * seg_q[m, j, 1]
+                        ww += seg_q[m, j, 0] * (u * p_l - xm * seg_q[m, j, 2])
+                        c = lam_l * u
+                        xm *= lam_l
+                    e[s] = c
+                    w[s] = ww
+            if not evaluate:
+                for s in range(s0, s1):
+                    if w[s] < loi:
+                        w[s] = loi
+                    elif w[s] > hii:
+                        w[s] = hii
+        if sw:
+            for s in range(s0, s1):
+                j = indices[s]
+                c = e[s]
+                ww = w[s]
+                g = q_c[j, 0]
+                nj = q_c[j, 1]
+                sj = q_c[j, 2]
+                wv = ww + g * ((c + xc * nj) * pn - xc * sj)
+                if wv < loi:
+                    ww += loi - wv
+                    wv = loi
+                elif wv > hii:
+                    ww += hii - wv
+                    wv = hii
+                if deliver:
+                    i_post[j] += wv
+                e[s] = c - d * nj
+                w[s] = ww + g * d * sj
+        elif evaluate:
+            for s in range(s0, s1):
+                j = indices[s]
+                ww = w[s]
+                wv = ww + q_c[j, 0] * ((e[s] + xc * q_c[j, 1]) * pn - xc * q_c[j, 2])
+                if wv < loi:
+                    w[s] = ww + (loi - wv)
+                    wv = loi
+                elif wv > hii:
+                    w[s] = ww + (hii - wv)
+                    wv = hii
+                if deliver:
+                    i_post[j] += wv
+        rb[i] = b
+        if sw:
+            xr[i] = xc + d
+            xd[i] = d
+            n = t - xt[i]
+            x_before = xa[i] * (px[n] if n < nt else a.lam[0] ** n)
+            xb[i] = x_before
+            xa[i] = x_before + 1.0
+            xt[i] = t
+            a.pre_t[0] = t
+        else:
+            xr[i] = xc
+            xd[i] = dc
+
+
+@njit
+def _fast_compact(a):
+    """Bring every row to the current epoch and drop the older epochs. O(synapses)."""
+    rows = np.arange(a.indptr.shape[0] - 1)
+    nseg = a.nseg[0]
+    cur = nseg - 1
+    _fast_rows(a, rows, a.seg_start[cur], a.xa, False, False)
+    if cur > 0:
+        a.seg_start[0] = a.seg_start[cur]
+        a.seg_g[0, :] = a.seg_g[cur, :]
+        a.seg_q[0, :, :] = a.seg_q[cur, :, :]
+        a.nseg[0] = 1
+
+
+@njit
+def _fast_split(a, start, g):
+    """Start a new epoch at step ``start`` with third factor ``g`` (post spikes at ``start``
+    already recorded move to it). Compacts first when the history is full."""
+    cur = a.nseg[0] - 1
+    if a.seg_start[cur] == start:
+        a.seg_g[cur, :] = g
+        a.seg_q[cur, :, 0] = g
+        return
+    if cur + 1 == a.seg_start.shape[0]:
+        _fast_compact(a)
+        cur = 0
+    n = cur + 1
+    seg_q, plast = a.seg_q, a.plast
+    v = _pfun(a.pp, a.lam[1], start - a.seg_start[cur])
+    for j in range(plast.shape[0]):
+        seg_q[n, j, 0] = g[j]
+        if plast[j] == start:
+            seg_q[cur, j, 1] -= 1.0
+            seg_q[cur, j, 2] -= v
+            seg_q[n, j, 1] = 1.0
+        else:
+            seg_q[n, j, 1] = 0.0
+        seg_q[n, j, 2] = 0.0
+    a.seg_start[n] = start
+    a.seg_g[n, :] = g
+    a.nseg[0] = n + 1
+
+
+@njit
+def _fast_enter(a, t):
+    """Split the epoch when step t lies more than H steps after its base."""
+    cur = a.nseg[0] - 1
+    if t - (a.seg_start[cur] - 1) > a.mode[0]:
+        _fast_split(a, t, a.seg_g[cur, :].copy())
+
+
+@njit
+def _fast_on_post(a, t, post_idx):
+    """Record post spikes of step t (N_j, S_j); fix rows already switched at t (rare)."""
+    _fast_enter(a, t)
+    seg_start, seg_q, plast = a.seg_start, a.seg_q, a.plast
+    pp, lam = a.pp, a.lam[1]
+    nseg = a.nseg[0]
+    cur = nseg - 1
+    v = _pfun(pp, lam, t - seg_start[cur])
+    late = a.pre_t[0] == t
+    for n in range(post_idx.shape[0]):
+        j = post_idx[n]
+        if plast[j] == t:
+            continue
+        plast[j] = t
+        seg_q[cur, j, 1] += 1.0
+        seg_q[cur, j, 2] += v
+        if late:
+            # pres switched at t before this call: their spike at t must count with the
+            # trace before the increment (C -= D, W += g D P(t - b - 1) in the row's epoch)
+            xt, xd, rb, e, w = a.xt, a.xd, a.rb, a.e, a.w
+            for q in range(a.post_indptr[j], a.post_indptr[j + 1]):
+                i = a.post_pre[q]
+                if xt[i] == t:
+                    s = a.post_syn[q]
+                    m = _seg_of(seg_start, nseg, rb[i])
+                    dd = xd[i]
+                    e[s] -= dd
+                    w[s] += seg_q[m, j, 0] * dd * _pfun(pp, lam, t - seg_start[m])
+
+
 @njit
 def deliver_plastic(a, t, pre_idx, i_post):
     """Catch up each spiking pre's synapses through t - 1, then ``i_post[j] += w``.
 
     Mutates i_post and the caught-up synapses (w, e, done), rt.
     """
+    if a.mode[0] > 0:
+        _fast_enter(a, t)
+        _fast_rows(a, pre_idx, t, i_post, True, False)
+        return
     _catch_up_many(a, pre_idx, False, t - 1, i_post, True, t)
 
 
@@ -282,6 +541,9 @@ def _compact_post(ph, pcnt, j, t_end):
 @njit
 def on_post_kernel(a, t, post_idx):
     """Record post spikes at step t (e_ij += x_i(t) applied lazily). Mutates ph, pcnt."""
+    if a.mode[0] > 0:
+        _fast_on_post(a, t, post_idx)
+        return
     ph, pcnt, plast = a.ph, a.pcnt, a.plast
     cap = ph.shape[1]
     for n in range(post_idx.shape[0]):
@@ -300,6 +562,10 @@ def on_post_kernel(a, t, post_idx):
 @njit
 def on_pre_kernel(a, t, pre_idx):
     """``x_i = lam_x ** (t - xt) x_i + 1`` for spiking pres. Mutates xa, xb, xt (rt, synapses)."""
+    if a.mode[0] > 0:
+        _fast_enter(a, t)
+        _fast_rows(a, pre_idx, t, a.xa, False, True)
+        return
     xa, xb, xt, rt, px = a.xa, a.xb, a.xt, a.rt, a.px
     lam_x = a.lam[0]
     one = np.empty(1, np.int64)
@@ -318,7 +584,15 @@ def on_pre_kernel(a, t, pre_idx):
 
 @njit
 def step_kernel(a, t, pre_idx, post_idx, i_post):
-    """One step in one call: ``deliver_plastic``, ``on_post_kernel``, ``on_pre_kernel``."""
+    """One step in one call: ``deliver_plastic``, ``on_post_kernel``, ``on_pre_kernel``.
+
+    On the fast path the post spikes are recorded first, then each spiking row is delivered
+    and switched in one pass (same result: delivery reads ``w(t - 1)`` either way).
+    """
+    if a.mode[0] > 0:
+        _fast_on_post(a, t, post_idx)
+        _fast_rows(a, pre_idx, t, i_post, True, True)
+        return
     deliver_plastic(a, t, pre_idx, i_post)
     on_post_kernel(a, t, post_idx)
     on_pre_kernel(a, t, pre_idx)
@@ -327,6 +601,10 @@ def step_kernel(a, t, pre_idx, post_idx, i_post):
 @njit
 def catch_up_all(a, t_end):
     """Complete every synapse through t_end and drop consumed history. O(synapses)."""
+    if a.mode[0] > 0:
+        _fast_split(a, t_end + 1, a.seg_g[a.nseg[0] - 1, :].copy())
+        _fast_compact(a)
+        return
     rows = np.arange(a.indptr.shape[0] - 1)
     rt = a.rt.copy()
     _catch_up_many(a, rows, False, t_end, a.xa, False, 0)
@@ -349,6 +627,9 @@ def push_segment(a, start, g):
     ``start`` must not precede the last segment's start. When the history is full every
     synapse is caught up through ``start - 1`` first. Mutates seg_start, seg_g, nseg.
     """
+    if a.mode[0] > 0:
+        _fast_split(a, start, g)
+        return
     n = a.nseg[0]
     if a.seg_start[n - 1] == start:
         a.seg_g[n - 1, :] = g
@@ -464,19 +745,27 @@ class Projection:
         self.lam_x, self.lam_e = float(lam_x), float(lam_e)
         hs = int(history_segments) if plastic else 2
         hp = int(history_spikes) if plastic else 1
+        horizon = fast_horizon(lam_x, lam_e) if plastic else 0
         seg_start = np.zeros(hs, np.int64)
-        seg_start[0] = _FAR_PAST
+        seg_start[0] = 0 if horizon else _FAR_PAST
+        lam_f = float(lam_e) if horizon else 1.0
         self.arrays = ProjectionArrays(
             indptr=indptr, indices=idx32, w=w, e=np.zeros(n_syn),
             done=np.full(n_syn, -1, np.int64), xa=np.zeros(n_pre), xb=np.zeros(n_pre),
             xt=np.full(n_pre, -1, np.int64), rt=np.full(n_pre, -1, np.int64), lo=lo, hi=hi,
             post_indptr=post_indptr, post_syn=order.astype(np.int64),
             post_pre=pre_of[order].astype(np.int32),
-            ph=np.zeros((n_post if plastic else 0, hp), np.int64), pcnt=np.zeros(n_post, np.int64),
+            ph=np.zeros((n_post if plastic and not horizon else 0, hp), np.int64),
+            pcnt=np.zeros(n_post, np.int64),
             plast=np.full(n_post, -1, np.int64),
             seg_start=seg_start, seg_g=np.zeros((hs, n_post)), nseg=np.ones(1, np.int64),
             px=power_table(lam_x), pe=power_table(lam_e), qe=geometric_table(lam_e),
-            lam=np.array([lam_x, lam_e], np.float64))
+            lam=np.array([lam_x, lam_e], np.float64),
+            mode=np.array([horizon], np.int64), xr=np.zeros(n_pre), xd=np.zeros(n_pre),
+            rb=np.full(n_pre, -1, np.int64), seg_q=np.zeros((hs, n_post if horizon else 0, 4)),
+            pre_t=np.full(1, -1, np.int64),
+            pp=float(lam_e) * geometric_table(lam_e) if horizon else np.zeros(1),
+            pinv=power_table(1.0 / lam_f, horizon + 2))
         self._lr = 0.0
         self._learning = True
         self._m = np.zeros(n_post)
@@ -618,7 +907,7 @@ class Projection:
 
     # checkpoints ---------------------------------------------------------------------------
     _STATE = ('w', 'e', 'done', 'xa', 'xb', 'xt', 'rt', 'ph', 'pcnt', 'plast', 'seg_start',
-              'seg_g', 'nseg')
+              'seg_g', 'nseg', 'xr', 'xd', 'rb', 'seg_q', 'pre_t')
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Return everything needed to resume bit-identically, as arrays."""
@@ -647,7 +936,7 @@ class Projection:
         for k in self._STATE:
             src = np.asarray(d[k])
             dst = getattr(a, k)
-            if src.shape != dst.shape and k in ('seg_start', 'seg_g', 'ph'):
+            if src.shape != dst.shape and k in ('seg_start', 'seg_g', 'seg_q', 'ph'):
                 raise CheckpointError(f'state {k!r} has shape {src.shape}, expected {dst.shape} '
                                       '(history sizes differ)')
             if src.shape != dst.shape:

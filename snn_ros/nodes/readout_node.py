@@ -64,7 +64,7 @@ class ReadoutNode(Node):
 
     @property
     def stale(self) -> bool:
-        """Return whether the readout input is stale (zero command)."""
+        """Return True while the readout input is stale and the command is zero."""
         return self.runtime.stale
 
     def _on_params(self, config: ReadoutNodeConfig, names: list[str]) -> None:

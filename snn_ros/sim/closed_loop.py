@@ -7,7 +7,10 @@ core node -> readout node -> ``cmd_vel`` -> sim node, and sim node -> ``~/reward
    adapters (:mod:`snn_ros.adapters`) into input spikes held for a decision window of
    ``window_steps`` network steps, plus a few Poisson "noise" channels for exploration;
 2. the network runs the window; its readout decision (argmax of the class spike counts) is the
-   discrete action (``Env.action_table``: class -> command);
+   discrete action (``Env.action_table``: class -> command); a window without any readout
+   spike decides class -1 (no decision) and the agent takes ``LoopConfig.silent_action``
+   (class 0 by default, credited by the reward; -1 commands zero velocity as the readout
+   node does, :data:`NO_ACTION`, and credits no class);
 3. the environment advances one control period and returns the reward;
 4. ``Network.reward(r)`` turns ``r`` minus the running baseline into the third factor for the
    chosen class (and, through the modulatory populations, for the hidden layer); the
@@ -35,6 +38,9 @@ from snn_ros.sim.envs import Env, make_env, Observation
 from snn_ros.sim.policies import hand_policy, random_policy, run_episode
 
 NS_PER_S = 1_000_000_000
+#: the action of a silent readout window (class -1): zero ``(linear_x, angular_z)``, as the
+#: readout node commands for a -1 decision
+NO_ACTION = (0.0, 0.0)
 
 
 def _header(t_ns: int, frame_id: str) -> SimpleNamespace:
@@ -92,6 +98,9 @@ class LoopConfig:
     dt_s: float = 0.001
     #: dotted NetworkConfig overrides, e.g. ``{'plasticity.lr_readout': 0.01}``
     network: dict[str, Any] = field(default_factory=dict)
+    #: the class acted on (and credited by the reward) when no readout neuron spiked in the
+    #: window (decision -1); -1: zero command (:data:`NO_ACTION`) and no class credited
+    silent_action: int = 0
 
 
 class Encoder:
@@ -174,6 +183,7 @@ class SNNAgent:
         self._zero = np.zeros(env.n_actions)
         self.decisions = 0
         self.silent_decisions = 0
+        self._credit: int | None = None
 
     def _noise(self) -> np.ndarray:
         p = self.cfg.noise_rate_hz * self.cfg.dt_s
@@ -181,7 +191,10 @@ class SNNAgent:
         return hits + self.noise_offset
 
     def act(self, obs: Observation) -> int:
-        """Run one decision window on ``obs`` and return the readout's class."""
+        """Run one decision window on ``obs``; return the readout's class.
+
+        A silent window (decision -1) returns ``LoopConfig.silent_action``.
+        """
         steps = self.encoder.encode(obs, self.t_ns)
         self.net.reset_window()
         for idx in steps:
@@ -189,14 +202,19 @@ class SNNAgent:
         self.t_ns += len(steps) * self.dt_ns
         d = self.net.decision()
         self.decisions += 1
-        self.silent_decisions += int(d.counts.sum() == 0)
-        return d.label
+        if d.label >= 0:
+            self._credit = None
+            return d.label
+        self.silent_decisions += 1
+        action = int(self.cfg.silent_action)
+        self._credit = action if action >= 0 else None
+        return action
 
     def learn(self, reward: float) -> None:
-        """Apply the reward of the last decision (``Network.reward``) and consolidate it."""
+        """Apply the reward of the last action (``Network.reward``) and consolidate it."""
         if not self.net.learning:
             return
-        self.net.reward(reward)
+        self.net.reward(reward, self._credit)
         for _ in range(self.cfg.credit_steps):
             self.net.step(self._noise())
         self.net.error(self._zero)
@@ -207,6 +225,11 @@ class SNNAgent:
         self.encoder.reset()
 
 
+def action_of(label: int) -> int | tuple[float, float]:
+    """Return the env action of a readout class: the class, or :data:`NO_ACTION` for -1."""
+    return label if label >= 0 else NO_ACTION
+
+
 def run_snn_episode(env: Env, agent: SNNAgent, seed: int, learn: bool = True) -> float:
     """Run one episode with the network choosing the actions; return the return."""
     agent.net.learning = learn
@@ -214,7 +237,7 @@ def run_snn_episode(env: Env, agent: SNNAgent, seed: int, learn: bool = True) ->
     obs = env.reset(seed)
     total = 0.0
     while True:
-        res = env.step(agent.act(obs))
+        res = env.step(action_of(agent.act(obs)))
         total += res.reward
         agent.learn(res.reward)
         obs = res.obs

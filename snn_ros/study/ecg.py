@@ -8,7 +8,8 @@ Learning: the network streams the record without resets. Decision windows are 4 
 (40 ms); at the end of each window in the training span (the first ``train_s`` seconds),
 ``teach(1)`` when an annotated beat's R peak lies within ``[-20, +60]`` ms of the window
 (the QRS spikes and the network's latency), else ``teach(0)``. Then learning stops and the
-rest of the record is the test span. A run of class-1 windows (gaps of one window bridged)
+rest of the record is the test span. A silent readout (no decision) counts as class 0 (no
+beat). A run of class-1 windows (gaps of one window bridged)
 signals one beat at the centre of its first window; signals closer than 200 ms (refractory
 period) merge into the first one.
 
@@ -203,7 +204,7 @@ def run(data: dict[str, Any], seed: int, *, train_s: float = 300.0,
                 sp = x if pre < 0 else net.groups[pre].spikes
                 if sp.size:
                     events += int(d[np.unique(sp) if pre < 0 else sp].sum())
-        decisions[w] = net.decision().label
+        decisions[w] = max(net.decision().label, 0)  # a silent readout means no beat
         if w < train_w:
             err = net.teach(int(labels[w]))
             if np.any(err != 0.0):

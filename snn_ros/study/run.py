@@ -18,7 +18,7 @@ from snn_ros.study import bptt, ecg, emg, nmnist, report
 
 FULL = {
     'nmnist': {'n_train': 1000, 'n_test': 100, 'epochs': 1, 'n_hidden': 512, 'pop_size': 4},
-    'bptt': {'n_train': 1000, 'n_test': 100, 'epochs': 5, 'n_hidden': 512, 'pop_size': 4,
+    'bptt': {'n_train': 1000, 'n_test': 100, 'epochs': 8, 'n_hidden': 512, 'pop_size': 4,
              'batch_size': 25, 'lr': 5e-3},
     'ecg': {'duration_s': None, 'train_s': 300.0, 'n_hidden': 128},
     'emg': {'max_s': None, 'epochs': 3, 'n_hidden': 128},

@@ -53,7 +53,7 @@ def ros_loop(case: str, wall_s: float, rtf: float, lockstep: bool = True) -> dic
     from rclpy.qos import QoSProfile, ReliabilityPolicy
 
     from snn_ros.msg import Decision
-    from snn_ros.nodes.composed import build_nodes
+    from snn_ros.nodes.composed import build_nodes, destroy_nodes
     from snn_ros.nodes.sim_node import SimNode
 
     params = REPO / 'config' / f'sim_{case}.yaml'
@@ -99,12 +99,7 @@ def ros_loop(case: str, wall_s: float, rtf: float, lockstep: bool = True) -> dic
                 'latency_p99': float(np.percentile(lat, 99)), 'decisions': len(decisions),
                 'commands': sim.commands_received, 'episodes': sim.episode}
     finally:
-        for node in nodes:
-            executor.remove_node(node)
-            if hasattr(node, 'shutdown_save'):
-                node.shutdown_save()
-            node.destroy_node()
-        executor.shutdown()
+        destroy_nodes(executor, nodes)
         rclpy.try_shutdown()
 
 

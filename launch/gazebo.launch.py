@@ -40,13 +40,6 @@ def generate_launch_description():
         DeclareLaunchArgument(
             'use_sim_time', default_value='true',
             description='SNN nodes follow the Gazebo /clock bridged to ROS'),
-        DeclareLaunchArgument(
-            'use_composition', default_value='false',
-            description='run adapters, SNN core and readout in one process (snn_ros_composed)'),
-        DeclareLaunchArgument(
-            'checkpoint', default_value='',
-            description='network checkpoint .npz (for example learned in MuJoCo): loaded at '
-                        'start when it exists, saved on shutdown'),
     ]
     gz_server = ExecuteProcess(cmd=['gz', 'sim', '-r', '-s', LaunchConfiguration('world')],
                                output='screen')
@@ -66,8 +59,6 @@ def generate_launch_description():
             'scan_topic': '/scan',
             'imu_topic': '/imu',
             'use_sim_time': LaunchConfiguration('use_sim_time'),
-            'use_composition': LaunchConfiguration('use_composition'),
-            'checkpoint': LaunchConfiguration('checkpoint'),
             'cmd_vel_topic': '/cmd_vel',
         }.items())
     return LaunchDescription(args + [gz_server, gz_gui, bridge, graph])

@@ -1,6 +1,7 @@
 """Robot control from IMU, joint states and laser scan -> cmd_vel.
 
-Includes snn_ros.launch.py with config/imu_control.yaml; every argument can be overridden.
+Includes snn_ros.launch.py with config/imu_control.yaml; every argument of snn_ros.launch.py
+can be overridden (``ros2 launch snn_ros imu_control.launch.py -s`` lists them).
 """
 
 import os
@@ -13,7 +14,7 @@ from launch.substitutions import LaunchConfiguration
 
 
 def generate_launch_description():
-    """Declare the use-case arguments and include the generic graph launch."""
+    """Declare the use-case defaults and include the generic graph launch."""
     share = get_package_share_directory('snn_ros')
     args = [
         DeclareLaunchArgument(
@@ -22,19 +23,11 @@ def generate_launch_description():
         DeclareLaunchArgument(
             'adapters', default_value='imu,joint_state,laser_scan',
             description='comma-separated sensor adapters to run'),
-        DeclareLaunchArgument(
-            'use_sim_time', default_value='false',
-            description='use /clock (bag replay, simulators) instead of wall time'),
-        DeclareLaunchArgument(
-            'use_composition', default_value='false',
-            description='run all nodes in one process (snn_ros_composed)'),
-        DeclareLaunchArgument(
-            'checkpoint', default_value='',
-            description='network checkpoint .npz loaded at start and saved on shutdown'),
     ]
     graph = IncludeLaunchDescription(
         PythonLaunchDescriptionSource(os.path.join(share, 'launch', 'snn_ros.launch.py')),
-        launch_arguments={name: LaunchConfiguration(name) for name in (
-            'params_file', 'adapters', 'use_sim_time', 'use_composition',
-            'checkpoint')}.items())
+        launch_arguments={
+            'params_file': LaunchConfiguration('params_file'),
+            'adapters': LaunchConfiguration('adapters'),
+        }.items())
     return LaunchDescription(args + [graph])

@@ -30,13 +30,6 @@ def generate_launch_description():
         DeclareLaunchArgument(
             'use_sim_time', default_value='true',
             description='SNN nodes follow the simulator /clock (the sim itself never does)'),
-        DeclareLaunchArgument(
-            'use_composition', default_value='false',
-            description='run adapter, SNN core and readout in one process (snn_ros_composed)'),
-        DeclareLaunchArgument(
-            'checkpoint', default_value='',
-            description='network checkpoint .npz: loaded at start when it exists, saved on '
-                        'shutdown, so learning continues across runs'),
     ]
     sim = Node(package='snn_ros', executable='sim_node', name='sim',
                parameters=[LaunchConfiguration('params_file'), {'use_sim_time': False}],
@@ -48,8 +41,6 @@ def generate_launch_description():
             'adapters': 'joint_state',
             'joint_states_topic': '/joint_states',
             'use_sim_time': LaunchConfiguration('use_sim_time'),
-            'use_composition': LaunchConfiguration('use_composition'),
-            'checkpoint': LaunchConfiguration('checkpoint'),
             'cmd_vel_topic': '/cmd_vel',
         }.items())
     return LaunchDescription(args + [sim, graph])

@@ -1,6 +1,7 @@
 """Closed-loop simulation: simulator LaserScan and /clock in, cmd_vel out, reward learning.
 
-Includes snn_ros.launch.py with config/simulation.yaml; every argument can be overridden.
+Includes snn_ros.launch.py with config/simulation.yaml; every argument of snn_ros.launch.py
+can be overridden (``ros2 launch snn_ros simulation.launch.py -s`` lists them).
 """
 
 import os
@@ -13,7 +14,7 @@ from launch.substitutions import LaunchConfiguration
 
 
 def generate_launch_description():
-    """Declare the use-case arguments and include the generic graph launch."""
+    """Declare the use-case defaults and include the generic graph launch."""
     share = get_package_share_directory('snn_ros')
     args = [
         DeclareLaunchArgument(
@@ -25,16 +26,12 @@ def generate_launch_description():
         DeclareLaunchArgument(
             'use_sim_time', default_value='true',
             description='use /clock (bag replay, simulators) instead of wall time'),
-        DeclareLaunchArgument(
-            'use_composition', default_value='false',
-            description='run all nodes in one process (snn_ros_composed)'),
-        DeclareLaunchArgument(
-            'checkpoint', default_value='',
-            description='network checkpoint .npz loaded at start and saved on shutdown'),
     ]
     graph = IncludeLaunchDescription(
         PythonLaunchDescriptionSource(os.path.join(share, 'launch', 'snn_ros.launch.py')),
-        launch_arguments={name: LaunchConfiguration(name) for name in (
-            'params_file', 'adapters', 'use_sim_time', 'use_composition',
-            'checkpoint')}.items())
+        launch_arguments={
+            'params_file': LaunchConfiguration('params_file'),
+            'adapters': LaunchConfiguration('adapters'),
+            'use_sim_time': LaunchConfiguration('use_sim_time'),
+        }.items())
     return LaunchDescription(args + [graph])

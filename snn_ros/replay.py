@@ -36,6 +36,7 @@ import numpy as np
 
 from snn_ros.bagio import BagNotFoundError, BagReader, BagWriter, CorruptBagError, \
     NS_PER_S, ReplayError, UndecodableTypeError, UnknownTopicError
+from snn_ros.core.params import build, field_names, flatten_mapping
 from snn_ros.runtime import CoreNodeConfig, CoreRuntime, ReadoutNodeConfig, ReadoutRuntime
 
 __all__ = ['ADAPTERS', 'BagNotFoundError', 'CorruptBagError', 'DecisionRecord', 'LabelSchedule',
@@ -69,16 +70,6 @@ READOUT_NODE = 'readout'
 # ----------------------------------------------------------------------------- parameters
 
 
-def _flatten(d: dict[str, Any], prefix: str = '') -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(_flatten(v, f'{prefix}{k}.'))
-        else:
-            out[f'{prefix}{k}'] = tuple(v) if isinstance(v, list) else v
-    return out
-
-
 def load_params(path: str | Path | None) -> dict[str, dict[str, Any]]:
     """Read a ROS 2 params YAML into ``{node_name: {dotted_param: value}}``.
 
@@ -107,51 +98,8 @@ def load_params(path: str | Path | None) -> dict[str, dict[str, Any]]:
         if isinstance(val, dict) and 'ros__parameters' in val:
             val = val['ros__parameters'] or {}
         if isinstance(val, dict):
-            out.setdefault(name, {}).update(_flatten(val))
+            out.setdefault(name, {}).update(flatten_mapping(val))
     return out
-
-
-def _default_of(f: dataclasses.Field) -> Any:
-    if f.default is not dataclasses.MISSING:
-        return f.default
-    return f.default_factory()  # type: ignore[misc]
-
-
-def _field_names(cls: type, prefix: str = '') -> set[str]:
-    names = set()
-    for f in dataclasses.fields(cls):
-        d = _default_of(f)
-        if f.metadata.get('group') or dataclasses.is_dataclass(d):
-            names |= _field_names(type(d), f'{prefix}{f.name}.')
-        else:
-            names.add(f'{prefix}{f.name}')
-    return names
-
-
-def _nest(flat: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in flat.items():
-        node = out
-        parts = key.split('.')
-        for p in parts[:-1]:
-            node = node.setdefault(p, {})
-        node[parts[-1]] = value
-    return out
-
-
-def _construct(cls: type, nested: dict[str, Any]) -> Any:
-    kwargs = {}
-    for f in dataclasses.fields(cls):
-        if f.name not in nested:
-            continue
-        value = nested[f.name]
-        default = _default_of(f)
-        if isinstance(value, dict) and dataclasses.is_dataclass(default):
-            value = _construct(type(default), value)
-        elif isinstance(default, tuple) and isinstance(value, (list, tuple)):
-            value = tuple(value)
-        kwargs[f.name] = value
-    return cls(**kwargs)
 
 
 def build_config(cls: type, flat: dict[str, Any], what: str) -> Any:
@@ -160,12 +108,10 @@ def build_config(cls: type, flat: dict[str, Any], what: str) -> Any:
     Raises:
         ReplayError: a value the config refuses (its message names the field).
     """
-    names = _field_names(cls)
+    names = field_names(cls)
     mine = {k: v for k, v in flat.items() if k in names}
     try:
-        if hasattr(cls, 'from_dict'):
-            return cls.from_dict(_nest(mine))
-        return _construct(cls, _nest(mine))
+        return build(cls, mine)
     except (ValueError, TypeError) as err:
         raise ReplayError(f'{what}: invalid parameters: {err}') from None
 

@@ -17,6 +17,8 @@ from snn_ros.adapters.errors import GeometryError, NonFiniteError, OutOfRangeErr
     ShapeError, TimeBackwardsError
 from snn_ros.core.errors import ConfigError
 
+from _adapters import check_batch
+
 MS = 1_000_000
 # wfdb's annotation reader uses a pandas keyword that pandas 3.1 deprecates
 pytestmark = pytest.mark.filterwarnings('ignore:The inplace keyword')
@@ -30,15 +32,6 @@ def spike_times(batches, channels=None):
             else np.isin(b.indices, channels)
         out.append(b.t0_ns + b.step_offsets[keep].astype(np.int64) * b.dt_ns)
     return np.concatenate(out) if out else np.zeros(0, np.int64)
-
-
-def check_batch(b, n_channels):
-    assert b.population_size == n_channels
-    assert b.indices.size == b.step_offsets.size
-    assert np.all(b.indices < n_channels)
-    assert np.all(np.diff(b.step_offsets.astype(np.int64)) >= 0)
-    assert b.n_steps >= 1 and np.all(b.step_offsets < b.n_steps)
-    assert b.t0_ns % b.dt_ns == 0
 
 
 # ---------------------------------------------------------------- kernels vs references

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from hypothesis import event, given, HealthCheck, settings, strategies as st
+from hypothesis import given, HealthCheck, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 import numpy as np
 import pytest
@@ -17,7 +17,8 @@ from snn_ros.adapters.array import ArrayAdapter, ArrayConfig
 from snn_ros.adapters.biosignal import BiosignalAdapter, BiosignalConfig
 from snn_ros.adapters.encoders import BandPassConfig, DeltaConfig, DeltaEncoder, \
     PopulationConfig, PopulationEncoder, RateConfig, RateEncoder
-from snn_ros.adapters.errors import AdapterError
+
+from _adapters import feed
 
 MS = 1_000_000
 FAST = settings(max_examples=200, deadline=None,
@@ -35,33 +36,6 @@ def pair(body):
     fast = FAST(given(st.data())(body))
     slow = pytest.mark.slow(SLOW(given(st.data())(body)))
     return fast, slow
-
-
-def check_batch(b, n_channels):
-    assert b.population_size == n_channels
-    assert b.indices.dtype == np.uint32 and b.step_offsets.dtype == np.uint32
-    assert b.indices.size == b.step_offsets.size
-    assert np.all(b.indices < n_channels)
-    assert np.all(np.diff(b.step_offsets.astype(np.int64)) >= 0)
-    assert b.n_steps >= 1 and np.all(b.step_offsets < b.n_steps)
-    # at most one spike per channel per step
-    key = b.step_offsets.astype(np.int64) * n_channels + b.indices
-    assert np.unique(key).size == key.size
-
-
-def feed(adapter, msgs, **kwargs_list):
-    for k, msg in enumerate(msgs):
-        kwargs = {key: v[k] for key, v in kwargs_list.items()}
-        try:
-            batch = adapter.process(msg, **kwargs)
-        except AdapterError:
-            continue
-        check_batch(batch, adapter.n_channels)
-    c = adapter.counters
-    assert c.received == len(msgs) == c.decoded + c.rejected
-    event(f'decoded {min(c.decoded, 2)}+ of {len(msgs)}')
-    for reason in c.by_reason:
-        event(f'rejected: {reason}')
 
 
 @st.composite

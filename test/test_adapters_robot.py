@@ -19,16 +19,10 @@ from snn_ros.adapters.joint_state import JointStateAdapter, JointStateConfig
 from snn_ros.adapters.laser_scan import LaserScanAdapter, LaserScanConfig
 from snn_ros.core.errors import ConfigError
 
+from _adapters import check_batch
+
 MS = 1_000_000
 S = 1_000_000_000
-
-
-def check_batch(b, n_channels):
-    assert b.population_size == n_channels
-    assert b.indices.size == b.step_offsets.size
-    assert np.all(b.indices < n_channels)
-    assert np.all(np.diff(b.step_offsets.astype(np.int64)) >= 0)
-    assert b.n_steps >= 1 and np.all(b.step_offsets < b.n_steps)
 
 
 def assert_state_kept(make_adapter, good_msgs, bad_msg, err):

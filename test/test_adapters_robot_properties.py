@@ -9,17 +9,18 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from hypothesis import event, given, HealthCheck, settings, strategies as st
+from hypothesis import given, HealthCheck, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 import numpy as np
 import pytest
 
 from snn_ros.adapters.encoders import PopulationConfig
-from snn_ros.adapters.errors import AdapterError
 from snn_ros.adapters.image import emulate_events, ENCODINGS, ImageAdapter, ImageConfig
 from snn_ros.adapters.imu import ImuAdapter, ImuConfig
 from snn_ros.adapters.joint_state import JointStateAdapter, JointStateConfig
 from snn_ros.adapters.laser_scan import LaserScanAdapter, LaserScanConfig
+
+from _adapters import feed
 
 MS = 1_000_000
 S = 1_000_000_000
@@ -35,30 +36,6 @@ junk = st.one_of(st.none(), st.text(max_size=3), st.integers(-2 ** 70, 2 ** 70),
 def pair(body):
     """Return the default (200) and slow (10,000 examples) property tests of ``body``."""
     return FAST(given(st.data())(body)), pytest.mark.slow(SLOW(given(st.data())(body)))
-
-
-def check_batch(b, n_channels):
-    assert b.population_size == n_channels
-    assert b.indices.dtype == np.uint32 and b.step_offsets.dtype == np.uint32
-    assert b.indices.size == b.step_offsets.size
-    assert np.all(b.indices < n_channels)
-    assert np.all(np.diff(b.step_offsets.astype(np.int64)) >= 0)
-    assert b.n_steps >= 1 and np.all(b.step_offsets < b.n_steps)
-    assert b.t0_ns % b.dt_ns == 0
-
-
-def feed(adapter, msgs):
-    for msg in msgs:
-        try:
-            batch = adapter.process(msg)
-        except AdapterError:
-            continue
-        check_batch(batch, adapter.n_channels)
-    c = adapter.counters
-    assert c.received == len(msgs) == c.decoded + c.rejected
-    event(f'decoded {min(c.decoded, 2)}+ of {len(msgs)}')
-    for reason in c.by_reason:
-        event(f'rejected: {reason}')
 
 
 def faults(draw, names):

@@ -9,11 +9,14 @@ offline fitting.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from _data import nmnist_small, sample_steps
 from snn_ros.core import Network, NetworkConfig
+from snn_ros.core.config import load_yaml
 from snn_ros.core.params import apply
 
 DT_US = 10_000
@@ -69,21 +72,32 @@ def test_nmnist_fast_learns_well_above_chance():
     assert acc >= 0.4
 
 
-# Measured 2026-11-28 (this config, seed 0): full learning 0.68, readout only 0.66 test
-# accuracy. The issue's 0.8 target is not reached yet (the 2-sample lead of full learning
-# over readout-only is within the noise of 100 test samples).
+NMNIST_YAML = Path(__file__).resolve().parent.parent / 'config' / 'nmnist.yaml'
+SEEDS = (0, 1, 2)
+
+
+# Measured 2026-11-28 with config/nmnist.yaml, one online pass over the 1000 training
+# samples, test100, seeds 0 / 1 / 2: full learning 0.68 / 0.64 / 0.64 (mean 0.653), readout
+# only (lr_hidden = 0) 0.66 / 0.65 / 0.61 (mean 0.640); about 50 s for the six runs. A linear
+# probe fitted offline on the hidden spike counts (a diagnosis, not a reported number) reaches
+# 0.75-0.82 over the configurations tried, one on the raw input counts 0.84-0.88 (0.96 with
+# one count per saccade): the hidden representation and the one-pass readout both stay below
+# the issue's 0.8 target, and the hidden three-factor rule does not beat readout-only
+# learning by more than the noise of 100 test samples.
 @pytest.mark.slow
-@pytest.mark.xfail(reason='issue 3 target not reached: measured 0.68 test accuracy (readout '
-                          'only 0.66), below the 0.8 target', strict=False)
+@pytest.mark.xfail(reason='issue 3 target not reached: measured full learning 0.68 / 0.64 / 0.64 '
+                          '(seeds 0-2), readout only 0.66 / 0.65 / 0.61; target 0.8 '
+                          'and a clear lead of full learning', strict=False)
 def test_nmnist_full_learning_reaches_target_and_beats_readout_only():
-    cfg = learning_config(n_hidden=512, pop_size=4)
-    acc = train_and_test(cfg, n_train=1000, n_test=100)
+    cfg = load_yaml(NMNIST_YAML, 'snn_core')
     frozen = apply(cfg, {'plasticity.lr_hidden': 0.0})
-    acc_ro = train_and_test(frozen, n_train=1000, n_test=100)
-    print(f'\nN-MNIST (2x512 hidden, 1000 train samples): full learning {acc:.2f}, '
-          f'readout only (frozen hidden) {acc_ro:.2f}')
-    assert acc >= 0.8
-    assert acc > acc_ro
+    full = [float(train_and_test(cfg, n_train=1000, n_test=100, seed=s)) for s in SEEDS]
+    ro = [float(train_and_test(frozen, n_train=1000, n_test=100, seed=s)) for s in SEEDS]
+    print(f'\nN-MNIST ({NMNIST_YAML.name}, 1 online pass over 1000 train samples, seeds '
+          f'{SEEDS}): full learning {full} (mean {np.mean(full):.3f}), readout only '
+          f'(frozen hidden) {ro} (mean {np.mean(ro):.3f})')
+    assert min(full) >= 0.8
+    assert np.mean(full) >= np.mean(ro) + 0.03
 
 
 def toy_reward_accuracy(n_trials: int, seed: int) -> float:

@@ -266,3 +266,109 @@ def test_work_follows_activity():
     fast.on_pre_spikes(61, np.array([3, 7]))
     touched = np.flatnonzero(a.done != state[2])
     assert set(pre_of[touched]) == {3, 7}
+
+
+# fast path (lam_x == lam_e): per-post running sums, O(1) per synapse per presynaptic spike
+@pytest.mark.parametrize('seed, lam', list(enumerate([0.9, 0.95, 0.5, 0.99, 0.7, 0.6])))
+def test_fast_path_equals_every_step_reference(seed, lam):
+    rng = np.random.default_rng(200 + seed)
+    fast, ref = make_pair(rng, lam_x=lam, lam_e=lam)
+    fused, _ = make_pair(np.random.default_rng(200 + seed), lam_x=lam, lam_e=lam)
+    assert fast.arrays.mode[0] > 0
+    last = drive(rng, (fast, ref, fused), 400, check=lambda t: assert_same(fast, ref, t))
+    assert_same(fast, ref, last)
+    fused.flush(last)
+    np.testing.assert_allclose(fused.weights(), fast.weights(), rtol=RTOL, atol=ATOL)
+    assert np.all(np.abs(fast.weights()) < 1e3)
+
+
+def test_fast_path_lam_one_and_general_fallback():
+    rng = np.random.default_rng(5)
+    fast, ref = make_pair(rng, lam_x=1.0, lam_e=1.0)
+    assert fast.arrays.mode[0] > 0
+    last = drive(rng, (fast, ref), 300, lr=1e-6, check=lambda t: assert_same(fast, ref, t))
+    assert_same(fast, ref, last)
+    slow, _ = make_pair(rng, lam_x=0.3, lam_e=0.3)
+    assert slow.arrays.mode[0] == 0       # lam too small for an epoch of 8 steps
+
+
+@pytest.mark.parametrize('seed', range(4))
+def test_fast_path_bounded_histories(seed):
+    """Tiny epoch histories force compactions; lam 0.5 forces a split every 8 steps."""
+    rng = np.random.default_rng(300 + seed)
+    lam = (0.9, 0.5, 0.8, 0.95)[seed]
+    fast, ref = make_pair(rng, lam_x=lam, lam_e=lam, history_segments=2 + seed)
+    last = drive(rng, (fast, ref), 400, p_mod=0.3, rate_post=0.4, p_flush=0.01,
+                 check=lambda t: assert_same(fast, ref, t))
+    assert_same(fast, ref, last)
+
+
+@pytest.mark.parametrize('seed', range(3))
+def test_fast_path_any_call_order_matches_general_path(seed):
+    """Every call order within a step, presynaptic before postsynaptic included.
+
+    The reference applies calls in their order (a post spike after ``on_pre_spikes`` would see
+    the incremented trace), so here the fast path is compared with the general path (lam_e
+    off by one ulp), which, like the fast path, always uses the trace before the increment.
+    """
+    rng = np.random.default_rng(400 + seed)
+    fast, ref = make_pair(rng, lam_x=0.9, lam_e=0.9, history_segments=3 + seed)
+    gen = Projection(ref.n_pre, ref.n_post, ref.indptr, ref.indices, ref.w, lam_x=0.9,
+                     lam_e=0.9 * (1 - 1e-15), w_min=-1e3, w_max=1e3, history_segments=3,
+                     history_spikes=2)
+    assert fast.arrays.mode[0] > 0 and gen.arrays.mode[0] == 0
+    for p in (fast, gen):
+        p.learning_rate = 1e-2
+    orders = ('dmoi', 'odim', 'oid', 'oi', 'moid', 'iod', 'imo', 'diom', 'idmo', 'mido')
+    for t in range(300):
+        pre = np.flatnonzero(rng.random(fast.n_pre) < 0.2)
+        post = np.flatnonzero(rng.random(fast.n_post) < 0.2)
+        m = rng.normal(size=fast.n_post)
+        order = orders[rng.integers(len(orders))]
+        currents = []
+        for p in (fast, gen):
+            i_post = np.zeros(fast.n_post)
+            for op in order:
+                if op == 'd':
+                    p.deliver(t, pre, i_post)
+                elif op == 'm':
+                    p.set_modulation(t, m)
+                elif op == 'o':
+                    p.on_post_spikes(t, post)
+                else:
+                    p.on_pre_spikes(t, pre)
+            currents.append(i_post)
+        np.testing.assert_allclose(currents[0], currents[1], rtol=RTOL, atol=ATOL)
+        if t % 23 == 0:
+            assert_same(fast, gen, t)
+    assert_same(fast, gen, 299)
+
+
+def test_fast_path_bounds_and_dale_sign():
+    rng = np.random.default_rng(12)
+    sign = np.where(rng.random(12) < 0.7, 1.0, -1.0)
+    fast, _ = make_pair(rng, sign=sign, w_min=-0.2, w_max=0.15, lam_x=0.9, lam_e=0.9)
+    assert fast.arrays.mode[0] > 0
+    last = drive(rng, (fast,), 300, lr=0.5)
+    fast.flush(last)
+    w = fast.weights()
+    pre_of = np.repeat(np.arange(12), np.diff(fast.arrays.indptr))
+    assert np.all(w >= -0.2) and np.all(w <= 0.15)
+    assert np.all(w * sign[pre_of] >= 0.0)
+    assert np.any(w == 0.15) or np.any(w == -0.2) or np.any(w == 0.0)
+
+
+def test_fast_path_work_follows_activity():
+    """Post spikes and modulation touch no synapse; a step touches the spiking rows only."""
+    rng = np.random.default_rng(22)
+    fast, _ = make_pair(rng, n_pre=30, n_post=20, p=0.5, lam_x=0.9, lam_e=0.9)
+    drive(rng, (fast,), 50, p_param=0.0)
+    a = fast.arrays
+    pre_of = np.repeat(np.arange(30), np.diff(a.indptr))
+    state = [x.copy() for x in (a.w, a.e)]
+    fast.set_modulation(60, rng.normal(size=20))
+    fast.on_post_spikes(60, np.arange(20))
+    assert all(np.array_equal(x, y) for x, y in zip(state, (a.w, a.e)))
+    fast.step(61, np.array([3, 7]), np.arange(20), np.zeros(20))
+    touched = np.flatnonzero((a.w != state[0]) | (a.e != state[1]))
+    assert set(pre_of[touched]) == {3, 7}

@@ -58,13 +58,15 @@ params = dict(
     hs=st.integers(2, 6),
     hp=st.integers(1, 4),
     lr=st.floats(0.0, 10.0),
+    same_lam=st.booleans(),     # lam_e = lam_x: the fast path when lam_x >= 0.5
 )
 
 
 @settings(max_examples=60, deadline=None)
 @given(**params)
 def test_weights_bounded_signed_finite(seed, n_pre, n_post, density, w_min, w_max, dale,
-                                       lam_x, lam_e, hs, hp, lr):
+                                       lam_x, lam_e, hs, hp, lr, same_lam):
+    lam_e = lam_x if same_lam else lam_e
     proj, lo, hi, sign = build(seed, n_pre, n_post, density, w_min, w_max, dale,
                                lam_x, lam_e, hs, hp)
     last = run(proj, seed + 1, 0, 60, lr)
@@ -80,7 +82,9 @@ def test_weights_bounded_signed_finite(seed, n_pre, n_post, density, w_min, w_ma
 @settings(max_examples=40, deadline=None)
 @given(split=st.integers(1, 59), flush_first=st.booleans(), **params)
 def test_state_dict_resumes_bit_identically(split, flush_first, seed, n_pre, n_post, density,
-                                            w_min, w_max, dale, lam_x, lam_e, hs, hp, lr):
+                                            w_min, w_max, dale, lam_x, lam_e, hs, hp, lr,
+                                            same_lam):
+    lam_e = lam_x if same_lam else lam_e
     args = (seed, n_pre, n_post, density, w_min, w_max, dale, lam_x, lam_e, hs, hp)
     a, *_ = build(*args)
     last = run(a, seed + 1, 0, split, lr)

@@ -72,6 +72,31 @@ def _adapters_table(tree: ast.AST) -> dict[str, tuple[str, ...]]:
     return {}
 
 
+def _graph_arguments() -> set[str]:
+    """Return every argument snn_ros.launch.py declares (sensor topics included)."""
+    tree = ast.parse((REPO / 'launch' / 'snn_ros.launch.py').read_text())
+    return ({d for d in _declared(tree) if not d.startswith('*')}
+            | {v[2] for v in _adapters_table(tree).values()})
+
+
+def launch_arguments(path: Path) -> set[str]:
+    """Return the arguments a user can pass to ``path``, following its graph include.
+
+    Those it declares, plus those of snn_ros.launch.py that it includes without fixing: a
+    command-line value reaches the included file, whose declaration supplies the default.
+    """
+    tree = ast.parse(path.read_text())
+    offered = {d for d in _declared(tree) if not d.startswith('*')}
+    for call in _calls(tree, 'IncludeLaunchDescription'):
+        fixed = set()
+        for node in ast.walk(_kw(call, 'launch_arguments') or ast.Constant(None)):
+            if isinstance(node, ast.Dict):
+                fixed |= {_str(k) for k, v in zip(node.keys, node.values)
+                          if not (_calls(v, 'LaunchConfiguration') and _str(k) in offered)}
+        offered |= _graph_arguments() - fixed
+    return offered
+
+
 def test_every_use_case_has_a_launch_file():
     names = {p.name[:-len('.launch.py')] for p in LAUNCH}
     assert set(USE_CASES) <= names, set(USE_CASES) - names
@@ -126,6 +151,31 @@ def test_included_launch_arguments_exist(path):
             if isinstance(const, ast.Dict):
                 for key in const.keys:
                     assert _str(key) in graph_args, f'{path.name}: {_str(key)} not accepted'
+
+
+@pytest.mark.parametrize('path', LAUNCH, ids=lambda p: p.name)
+def test_declared_arguments_are_used_or_forwarded(path):
+    """A wrapper's argument either feeds its own actions or reaches the included graph."""
+    tree = ast.parse(path.read_text())
+    read = {_str(c.args[0]) for c in _calls(tree, 'LaunchConfiguration') if c.args}
+    for name in _declared(tree):
+        assert name.startswith('*') or name in read, f'{path.name}: {name} declared, unused'
+
+
+@pytest.mark.parametrize('path', [p for p in LAUNCH if p.name != 'snn_ros.launch.py'],
+                         ids=lambda p: p.name)
+def test_use_case_launch_offers_the_graph_arguments(path):
+    """Every use case includes the graph and lets the user set its common arguments."""
+    tree = ast.parse(path.read_text())
+    assert _calls(tree, 'IncludeLaunchDescription'), f'{path.name}: graph not included'
+    assert 'snn_ros.launch.py' in {_str(n) for n in ast.walk(tree)}
+    offered = launch_arguments(path)
+    common = {'params_file', 'use_sim_time', 'use_composition', 'checkpoint', 'namespace',
+              'log_level'}
+    if path.name == 'replay.launch.py':
+        common.remove('use_sim_time')  # always true: the nodes follow the bag's --clock
+    for arg in sorted(common):
+        assert arg in offered, f'{path.name}: {arg} cannot be set'
 
 
 @pytest.mark.parametrize('path', LAUNCH, ids=lambda p: p.name)

@@ -22,28 +22,19 @@ from std_msgs.msg import Int32  # noqa: E402
 from event_camera_msgs.msg import EventPacket  # noqa: E402
 from snn_ros.msg import Decision, LearningStatus  # noqa: E402
 
+from snn_ros.core.params import nest  # noqa: E402
+
 from _graph import CAMERA, CORE, EventStream, Graph, READOUT  # noqa: E402
 
 pytestmark = pytest.mark.ros
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _nested(flat):
-    out = {}
-    for key, value in flat.items():
-        node = out
-        parts = key.split('.')
-        for p in parts[:-1]:
-            node = node.setdefault(p, {})
-        node[parts[-1]] = value
-    return out
-
-
 def test_composed_process_end_to_end(tmp_path):
     ckpt = tmp_path / 'composed.npz'
-    config = {'event_camera': {'ros__parameters': _nested(CAMERA)},
-              'snn_core': {'ros__parameters': _nested(dict(CORE, checkpoint=str(ckpt)))},
-              'readout': {'ros__parameters': _nested(READOUT)}}
+    config = {'event_camera': {'ros__parameters': nest(CAMERA)},
+              'snn_core': {'ros__parameters': nest(dict(CORE, checkpoint=str(ckpt)))},
+              'readout': {'ros__parameters': nest(READOUT)}}
     params_file = tmp_path / 'graph.yaml'
     params_file.write_text(yaml.safe_dump(config))
     proc = subprocess.Popen(

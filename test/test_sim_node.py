@@ -203,7 +203,7 @@ def test_full_loop_composed_with_the_pendulum_config():
     """Sim, joint_state adapter, SNN core and readout in one executor, wired by the YAML."""
     from pathlib import Path
 
-    from snn_ros.nodes.composed import build_nodes
+    from snn_ros.nodes.composed import build_nodes, destroy_nodes
 
     yaml_path = Path(__file__).resolve().parent.parent / 'config' / 'sim_pendulum.yaml'
     rclpy.init(args=['--ros-args', '--params-file', str(yaml_path)])
@@ -222,10 +222,5 @@ def test_full_loop_composed_with_the_pendulum_config():
         assert core.counts['steps'] >= 20 * 30 and core.net.baseline.value != 0.0
         assert sim.sim_time_ns > 20 * 0.04e9 * 0.9
     finally:
-        for node in nodes:
-            executor.remove_node(node)
-            if hasattr(node, 'shutdown_save'):
-                node.shutdown_save()
-            node.destroy_node()
-        executor.shutdown()
+        destroy_nodes(executor, nodes)
         rclpy.shutdown()

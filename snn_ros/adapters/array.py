@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from snn_ros.adapters.base import Adapter, SpikeBatch
+from snn_ros.adapters.base import SpikeBatch, TimedAdapter
 from snn_ros.adapters.encoders import as_finite_array, check_dt_ns, check_time_order, \
-    DeltaConfig, DeltaEncoder, events_to_batch, MAX_STAMP_NS, NS_PER_S, param, \
+    DeltaConfig, DeltaEncoder, MAX_STAMP_NS, NS_PER_S, param, \
     PopulationConfig, PopulationEncoder, StepCursor, validate_config
 from snn_ros.adapters.errors import AdapterError, OutOfRangeError, ShapeError
 from snn_ros.core.errors import ConfigError
@@ -46,7 +46,7 @@ class ArrayConfig:
             raise ConfigError('ArrayConfig.value_max must be > value_min')
 
 
-class ArrayAdapter(Adapter):
+class ArrayAdapter(TimedAdapter):
     """Encode one Float32MultiArray sample per message.
 
     ``n_channels`` = ``2 * expected_length`` (delta) or ``expected_length * n_neurons``.
@@ -66,15 +66,6 @@ class ArrayAdapter(Adapter):
         self._period_ns = max(1, int(round(config.sample_period_s * NS_PER_S)))
         self._tolerance_ns = int(round(config.time_tolerance_s * NS_PER_S))
         self._last_ns: int | None = None
-        self._t_arg: int | None = None
-
-    def process(self, msg: Any, t_ns: int | None = None) -> SpikeBatch:
-        """Encode one sample; ``t_ns`` (optional) is its time on the stream clock."""
-        self._t_arg = t_ns
-        try:
-            return super().process(msg)
-        finally:
-            self._t_arg = None
 
     def reset(self) -> None:
         """Forget the stream state; keep the counters."""
@@ -113,14 +104,11 @@ class ArrayAdapter(Adapter):
             raise OutOfRangeError(f't_ns = {t!r} outside [0, 2**62)')
         t = int(t)
         check_time_order(t, self._last_ns, self._tolerance_ns)
-        first_step, n_steps = self._cursor.span(t, t)
         if self.config.encoding == 'delta':
             _, index, state = self._delta.encode(x[None, :])
             self._delta.commit(state)
         else:
             index = self._population.encode(x)
-        batch = events_to_batch(np.full(index.size, t, np.int64), index, first_step, n_steps,
-                                self.dt_ns, self.n_channels)
-        self._cursor.commit(first_step, n_steps)
+        batch = self._cursor.sample_batch(t, index, self.n_channels)
         self._last_ns = t
         return batch

@@ -89,6 +89,30 @@ class Adapter:
         """Forget stream state (timestamps, previous samples); keep the counters."""
 
 
+class TimedAdapter(Adapter):
+    """Base of adapters whose messages carry no header: the caller may pass the stream time.
+
+    ``_encode`` reads the ``t_ns`` given to :meth:`process` from ``self._t_arg`` (None when not
+    given; the adapter then continues its own clock).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._t_arg: int | None = None
+
+    def process(self, msg: Any, t_ns: int | None = None) -> SpikeBatch:
+        """Encode one message; ``t_ns`` (optional) is the time of its first sample.
+
+        Raises:
+            AdapterError: the specific subclass for a malformed message (counted).
+        """
+        self._t_arg = t_ns
+        try:
+            return super().process(msg)
+        finally:
+            self._t_arg = None
+
+
 def stamp_ns(header: Any) -> int:
     """Return a std_msgs/Header stamp (rclpy or rosbags message) as int nanoseconds."""
     stamp = header.stamp

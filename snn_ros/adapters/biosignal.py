@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from snn_ros.adapters.base import Adapter, SpikeBatch
+from snn_ros.adapters.base import SpikeBatch, TimedAdapter
 from snn_ros.adapters.encoders import as_finite_array, BandPass, BandPassConfig, \
     check_dt_ns, check_stamp_ns, check_time_order, DeltaConfig, DeltaEncoder, \
     events_to_batch, MAX_STAMP_NS, MAX_STEPS_PER_BATCH, NS_PER_S, param, RateConfig, \
@@ -81,7 +81,7 @@ class BiosignalConfig:
                               f'for {len(names)} channels')
 
 
-class BiosignalAdapter(Adapter):
+class BiosignalAdapter(TimedAdapter):
     """Encode chunks of multichannel samples into spikes aligned to the network step.
 
     ``n_channels`` is ``2 * len(channel_names)`` for delta coding (up ``2c``, down ``2c + 1``)
@@ -108,20 +108,6 @@ class BiosignalAdapter(Adapter):
         self._cursor = StepCursor(self.dt_ns)
         self._tolerance_ns = int(round(config.time_tolerance_s * NS_PER_S))
         self._next_sample_ns: int | None = None
-        self._t_arg: int | None = None
-
-    def process(self, msg: Any, t_ns: int | None = None) -> SpikeBatch:
-        """Encode one chunk; ``t_ns`` (optional) is the stamp of its first sample.
-
-        Raises:
-            AdapterError: the specific subclass for a malformed chunk (counted).
-
-        """
-        self._t_arg = t_ns
-        try:
-            return super().process(msg)
-        finally:
-            self._t_arg = None
 
     def reset(self) -> None:
         """Forget stream state (reference levels, filter, clock); keep the counters."""

@@ -200,6 +200,14 @@ class StepCursor:
         """Forget the emitted steps."""
         self.next_step = None
 
+    def sample_batch(self, t_ns: int, indices: np.ndarray, population_size: int) -> SpikeBatch:
+        """Return the batch of one sample at ``t_ns`` in which ``indices`` spike; commit it."""
+        first_step, n_steps = self.span(t_ns, t_ns)
+        batch = events_to_batch(np.full(indices.size, t_ns, np.int64), indices, first_step,
+                                n_steps, self.dt_ns, population_size)
+        self.commit(first_step, n_steps)
+        return batch
+
 
 def events_to_batch(t_ns: np.ndarray, indices: np.ndarray, first_step: int, n_steps: int,
                     dt_ns: int, population_size: int) -> SpikeBatch:

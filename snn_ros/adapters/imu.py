@@ -17,7 +17,7 @@ import numpy as np
 
 from snn_ros.adapters.base import Adapter, SpikeBatch
 from snn_ros.adapters.encoders import as_finite_array, check_dt_ns, check_stamp_ns, \
-    check_time_order, DeltaEncoder, events_to_batch, NS_PER_S, param, PopulationConfig, \
+    check_time_order, DeltaEncoder, NS_PER_S, param, PopulationConfig, \
     PopulationEncoder, StepCursor, validate_config
 from snn_ros.adapters.errors import AdapterError, ShapeError
 from snn_ros.core.errors import ConfigError
@@ -116,14 +116,11 @@ class ImuAdapter(Adapter):
         t = check_stamp_ns(getattr(msg, 'header', None))
         check_time_order(t, self._last_ns, self._tolerance_ns)
         x = self.read_values(msg)
-        first_step, n_steps = self._cursor.span(t, t)
         if self.config.encoding == 'delta':
             _, index, state = self._delta.encode(x[None, :])
             self._delta.commit(state)
         else:
             index = self._population.encode(x)
-        batch = events_to_batch(np.full(index.size, t, np.int64), index, first_step, n_steps,
-                                self.dt_ns, self.n_channels)
-        self._cursor.commit(first_step, n_steps)
+        batch = self._cursor.sample_batch(t, index, self.n_channels)
         self._last_ns = t
         return batch

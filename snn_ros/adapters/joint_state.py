@@ -19,7 +19,7 @@ import numpy as np
 
 from snn_ros.adapters.base import Adapter, SpikeBatch
 from snn_ros.adapters.encoders import check_dt_ns, check_stamp_ns, check_time_order, \
-    events_to_batch, NS_PER_S, param, PopulationConfig, PopulationEncoder, StepCursor, \
+    NS_PER_S, param, PopulationConfig, PopulationEncoder, StepCursor, \
     validate_config
 from snn_ros.adapters.errors import AdapterError, GeometryError, NonFiniteError, ShapeError
 from snn_ros.core.errors import ConfigError
@@ -134,10 +134,6 @@ class JointStateAdapter(Adapter):
         t = check_stamp_ns(getattr(msg, 'header', None))
         check_time_order(t, self._last_ns, self._tolerance_ns)
         x = self.read_values(msg)
-        first_step, n_steps = self._cursor.span(t, t)
-        index = self._population.encode(x)
-        batch = events_to_batch(np.full(index.size, t, np.int64), index, first_step, n_steps,
-                                self.dt_ns, self.n_channels)
-        self._cursor.commit(first_step, n_steps)
+        batch = self._cursor.sample_batch(t, self._population.encode(x), self.n_channels)
         self._last_ns = t
         return batch

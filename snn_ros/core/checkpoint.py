@@ -19,7 +19,7 @@ import numpy as np
 
 from snn_ros.core.errors import CheckpointError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: closed-form plasticity state (xr, xd, rb, seg_q, pre_t)
 _META = '__meta__'
 _SUM = '__checksum__'
 

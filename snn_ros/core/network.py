@@ -232,12 +232,9 @@ class Network:
         for p in self.projections:
             pre = idx if p.pre == INPUT else groups[p.pre].spikes
             post = groups[p.post]
-            p.proj.deliver(t, pre, post.i_in)
-            if p.kind == 'readout' and self._delta_rule:
-                p.proj.on_post_spikes(t, self._all_readout)
-            else:
-                p.proj.on_post_spikes(t, post.spikes)
-            p.proj.on_pre_spikes(t, pre)
+            fired = (self._all_readout if p.kind == 'readout' and self._delta_rule
+                     else post.spikes)
+            p.proj.step(t, pre, fired, post.i_in)   # deliver, on_post, on_pre in one call
         for k, g in enumerate(groups):
             lif_integrate_reset(g, lif)
             self._stat_spikes[k] += g.n_spikes

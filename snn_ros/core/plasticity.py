@@ -27,16 +27,32 @@ and in rare bounded sweeps:
   once (O(synapses) every ``history_segments`` modulation changes).
 
 A catch-up costs O(1 + post spikes + g segments since the synapse's last update); synapses
-with zero eligibility and no new post spike cost one comparison. Contract: every presynaptic
-spike goes through ``deliver`` or ``on_pre_spikes`` (the latter catches the row up itself when
-``deliver`` was skipped); the order of the calls within a step does not matter, and
-``x_i(t)`` is always taken before step t's increment.
+with zero eligibility and no new post spike cost one comparison.
+
+Fast path (``lam_x == lam_e = lam >= 0.5``, the usual configuration; ``fast_horizon``):
+between two spikes of pre i the trace decays freely, so with per-post running sums (post
+spike count ``N_j`` and ``S_j = sum P(p - b - 1)`` over the epoch's post spikes,
+``P(n) = sum_{v=1..n} lam ** v``) a synapse is two numbers ``(W, C)`` and a row one ``X_i``,
+in an epoch with base step b: ``e(k) = lam ** (k - b) (C + X N_j(k))`` and
+``w(k) = W + g_j ((C + X N_j(k)) P(k - b) - X S_j(k))``. A post spike is O(1), a pre spike
+O(1) per synapse of its row (no post-spike history is replayed). Epochs are the g segments,
+also split every H steps so that ``lam ** -(k - b) <= 256`` (cancellation stays ~1e-13
+relative); a row is moved to the current epoch lazily (O(1) per synapse per epoch boundary
+crossed), and when the epoch history is full every row is moved once. ``w`` and ``e`` hold
+``W`` and ``C``, which equal the weight and eligibility after ``flush``. The same tolerance
+and clipping rules apply (clipping where the weight is evaluated: at delivery, at each pre
+spike and at flush).
+
+Contract: every presynaptic spike goes through ``deliver`` or ``on_pre_spikes`` (the latter
+catches the row up itself when ``deliver`` was skipped); the order of the calls within a step
+does not matter, and ``x_i(t)`` is always taken before step t's increment.
 
 Fused loops: ``Projection.arrays`` (a ``ProjectionArrays`` named tuple) can be passed to the
-module-level kernels (``deliver_plastic``, ``on_post_kernel``, ``on_pre_kernel``,
-``push_segment`` with ``g = lr * m`` or zeros when learning is off) from a caller's own njit
-step loop, as bench/core.py does. Numba's on-disk cache of such a caller is not invalidated
-when this module changes: clear the caller's ``__pycache__/*.nbi|nbc`` after editing it.
+module-level kernels (``step_kernel``, or ``deliver_plastic``, ``on_post_kernel`` and
+``on_pre_kernel``; ``push_segment`` with ``g = lr * m`` or zeros when learning is off) from a
+caller's own njit step loop, as bench/core.py does. Numba's on-disk cache of such a caller is
+not invalidated when this module changes: clear the caller's ``__pycache__/*.nbi|nbc`` after
+editing it.
 
 Tolerance: the fast path equals the every-step rule up to float64 rounding (relative
 differences ~1e-13 on the weight changes; tests use rtol 1e-9) as long as no weight reaches a
@@ -57,8 +73,8 @@ from snn_ros.core.errors import CheckpointError, ConfigError, InputError
 
 __all__ = [
     'Projection', 'ProjectionArrays', 'catch_up_all', 'deliver_plastic', 'deliver_static',
-    'fast_horizon', 'geometric_table', 'on_post_kernel', 'on_pre_kernel', 'power_table', 'push_segment',
-    'step_kernel',
+    'fast_horizon', 'geometric_table', 'on_post_kernel', 'on_pre_kernel', 'power_table',
+    'push_segment', 'step_kernel',
 ]
 
 _TABLE = 4096
@@ -338,6 +354,28 @@ def _fast_rows(a, sel, t, i_post, deliver, switch):
                 lam_l = px[ln] if ln < nt else lam ** ln
                 p_l = pp[ln] if ln < nt else lam * _geo_far(lam, ln)
                 q_m = seg_q[m0]
+                if sw:
+                    # the hot case, fused: move, evaluate and clip, deliver, switch
+                    for s in range(s0, s1):
+                        j = indices[s]
+                        u = e[s] + x0 * q_m[j, 1]
+                        ww = w[s] + q_m[j, 0] * (u * p_l - x0 * q_m[j, 2])
+                        c = lam_l * u
+                        g = q_c[j, 0]
+                        nj = q_c[j, 1]
+                        sj = q_c[j, 2]
+                        wv = ww + g * ((c + xc * nj) * pn - xc * sj)
+                        if wv < loi:
+                            ww += loi - wv
+                            wv = loi
+                        elif wv > hii:
+                            ww += hii - wv
+                            wv = hii
+                        if deliver:
+                            i_post[j] += wv
+                        e[s] = c - d * nj
+                        w[s] = ww + g * d * sj
+                    s1 = s0      # done: the passes below see an empty row
                 for s in range(s0, s1):
                     j = indices[s]
                     u = e[s] + x0 * q_m[j, 1]
@@ -428,8 +466,11 @@ def _fast_compact(a):
 
 @njit
 def _fast_split(a, start, g):
-    """Start a new epoch at step ``start`` with third factor ``g`` (post spikes at ``start``
-    already recorded move to it). Compacts first when the history is full."""
+    """Start a new epoch at step ``start`` with third factor ``g``.
+
+    Post spikes at ``start`` already recorded move to it. Compacts first when the history is
+    full. Mutates seg_start, seg_g, seg_q, nseg (and the rows when compacting).
+    """
     cur = a.nseg[0] - 1
     if a.seg_start[cur] == start:
         a.seg_g[cur, :] = g
@@ -669,7 +710,8 @@ class Projection:
     """Sparse CSR projection pre -> post with the event-driven three-factor rule.
 
     Spikes are given as 1-d integer index arrays (or boolean masks). Per step t the network
-    calls ``deliver(t, pre, i_post)``, ``on_post_spikes(t, post)``, ``on_pre_spikes(t, pre)``;
+    calls ``step(t, pre, post, i_post)``, or ``deliver(t, pre, i_post)``,
+    ``on_post_spikes(t, post)``, ``on_pre_spikes(t, pre)`` in any order;
     ``set_modulation(t, m)`` whenever the third factor changes (before or during step t: it
     applies to the plasticity of step t on). ``learning_rate`` and ``learning`` changes made
     between steps apply from the next step that any method is called with.

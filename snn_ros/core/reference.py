@@ -180,6 +180,12 @@ class ReferenceProjection:
         self._advance(t, True)
         self.x[np.asarray(pre_spikes, np.int64)] += 1.0
 
+    def step(self, t, pre_spikes, post_spikes, i_post):
+        """``deliver``, ``on_post_spikes`` and ``on_pre_spikes`` of step t, in this order."""
+        self.deliver(t, pre_spikes, i_post)
+        self.on_post_spikes(t, post_spikes)
+        self.on_pre_spikes(t, pre_spikes)
+
     def set_modulation(self, t, m_post):
         """Use ``m_post`` as the third factor from step t on."""
         self._advance(t, False)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data, QoSProfile, ReliabilityPolicy
 
 from snn_ros.adapters.errors import AdapterError
 from snn_ros.msg import SpikeEvents
+from snn_ros.nodes.common import publish_diagnostics
 from snn_ros.nodes.convert import batch_to_msg
 from snn_ros.nodes.params import ParameterBinding
 from snn_ros.nodes.ratelimit import RateLimitedErrors
@@ -149,37 +149,14 @@ class AdapterNode(Node):
     def publish_diagnostics(self) -> None:
         """Publish the counters on ``/diagnostics``."""
         counts = self.counters()
-        status = DiagnosticStatus(name=f'{self.get_fully_qualified_name()}: adapter',
-                                  hardware_id=type(self.adapter).__name__)
         rejected = counts.get('rejected', 0)
-        if rejected > self._last_rejected:
-            status.level = DiagnosticStatus.WARN
-            status.message = f'{rejected - self._last_rejected} messages rejected'
-        else:
-            status.level = DiagnosticStatus.OK
-            status.message = 'ok'
+        warning = (f'{rejected - self._last_rejected} messages rejected'
+                   if rejected > self._last_rejected else '')
         self._last_rejected = rejected
-        status.values = [KeyValue(key=k, value=str(v)) for k, v in counts.items()]
-        diag = DiagnosticArray(status=[status])
-        diag.header.stamp = self.get_clock().now().to_msg()
-        self._diag_pub.publish(diag)
+        publish_diagnostics(self, self._diag_pub, 'adapter', type(self.adapter).__name__,
+                            counts, warning)
 
 
 def _names(config_cls: type) -> list[str]:
     from snn_ros.nodes.params import describe
     return [s.name for s in describe(config_cls)]
-
-
-def run(node_factory: Any, args: Any = None) -> None:
-    """Spin one node until Ctrl-C or shutdown (the body of every adapter node's ``main``)."""
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = node_factory()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()

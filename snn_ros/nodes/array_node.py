@@ -7,7 +7,8 @@ from typing import Any
 from std_msgs.msg import Float32MultiArray
 
 from snn_ros.adapters.array import ArrayAdapter, ArrayConfig
-from snn_ros.nodes.adapter_node import AdapterNode, run
+from snn_ros.nodes.adapter_node import AdapterNode
+from snn_ros.nodes.common import run
 
 
 class ArrayNode(AdapterNode):

@@ -17,7 +17,7 @@ import importlib
 from typing import Any, Sequence
 
 import rclpy
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.executors import Executor, ExternalShutdownException, SingleThreadedExecutor
 from rclpy.utilities import remove_ros_args
 
 #: adapter name -> (module, class); also the ``adapters`` choices of the launch files.
@@ -70,6 +70,20 @@ def build_nodes(adapters: Sequence[str], *, readout: bool = True,
     return nodes
 
 
+def destroy_nodes(executor: Executor, nodes: Sequence[Any]) -> None:
+    """Tear down nodes spun by ``executor``, last first; save the core's checkpoint first.
+
+    Each node is removed from the executor and destroyed (``shutdown_save`` before, on nodes
+    that have it); then the executor shuts down. ``rclpy`` itself stays up.
+    """
+    for node in reversed(nodes):
+        if hasattr(node, 'shutdown_save'):
+            node.shutdown_save()
+        executor.remove_node(node)
+        node.destroy_node()
+    executor.shutdown()
+
+
 def main(args: Any = None) -> None:
     """Run the selected adapters, the core and the readout in one SingleThreadedExecutor."""
     rclpy.init(args=args)
@@ -89,12 +103,7 @@ def main(args: Any = None) -> None:
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
-        for node in reversed(nodes):
-            if hasattr(node, 'shutdown_save'):
-                node.shutdown_save()
-            executor.remove_node(node)
-            node.destroy_node()
-        executor.shutdown()
+        destroy_nodes(executor, nodes)
         rclpy.try_shutdown()
 
 

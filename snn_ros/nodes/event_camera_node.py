@@ -9,7 +9,8 @@ import numpy as np
 
 from snn_ros.adapters.event_camera import EventCameraAdapter, EventCameraConfig
 from snn_ros.adapters.event_codecs import encode_evt3
-from snn_ros.nodes.adapter_node import AdapterNode, run
+from snn_ros.nodes.adapter_node import AdapterNode
+from snn_ros.nodes.common import run
 
 
 class EventCameraNode(AdapterNode):

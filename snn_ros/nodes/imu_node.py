@@ -7,7 +7,8 @@ from typing import Any
 from sensor_msgs.msg import Imu
 
 from snn_ros.adapters.imu import ImuAdapter, ImuConfig
-from snn_ros.nodes.adapter_node import AdapterNode, run
+from snn_ros.nodes.adapter_node import AdapterNode
+from snn_ros.nodes.common import run
 
 
 class ImuNode(AdapterNode):

@@ -7,7 +7,8 @@ from typing import Any
 from sensor_msgs.msg import JointState
 
 from snn_ros.adapters.joint_state import JointStateAdapter, JointStateConfig
-from snn_ros.nodes.adapter_node import AdapterNode, run
+from snn_ros.nodes.adapter_node import AdapterNode
+from snn_ros.nodes.common import run
 
 
 class JointStateNode(AdapterNode):

@@ -7,7 +7,8 @@ from typing import Any
 from sensor_msgs.msg import LaserScan
 
 from snn_ros.adapters.laser_scan import LaserScanAdapter, LaserScanConfig
-from snn_ros.nodes.adapter_node import AdapterNode, run
+from snn_ros.nodes.adapter_node import AdapterNode
+from snn_ros.nodes.common import run
 
 
 class LaserScanNode(AdapterNode):

@@ -25,6 +25,8 @@ from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescr
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
+from snn_ros.core.params import build, default_of
+
 _INT_LIMIT = (1 << 63) - 1
 _TYPES = {bool: ParameterType.PARAMETER_BOOL, int: ParameterType.PARAMETER_INTEGER,
           float: ParameterType.PARAMETER_DOUBLE, str: ParameterType.PARAMETER_STRING}
@@ -54,19 +56,11 @@ class Spec:
         return (_ARRAY_TYPES if self.is_array else _TYPES)[self.kind]
 
 
-def _default_of(f: dataclasses.Field) -> Any:
-    if f.default is not dataclasses.MISSING:
-        return f.default
-    if f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
-        return f.default_factory()  # type: ignore[misc]
-    raise TypeError(f'{f.name}: config fields need a default')
-
-
 def _walk(cls_or_obj: Any, prefix: str = ''):
     for f in dataclasses.fields(cls_or_obj):
-        if f.metadata.get('group') or dataclasses.is_dataclass(_default_of(f)):
+        if f.metadata.get('group') or dataclasses.is_dataclass(default_of(f)):
             sub = (getattr(cls_or_obj, f.name) if not isinstance(cls_or_obj, type)
-                   else _default_of(f))
+                   else default_of(f))
             yield from _walk(sub, f'{prefix}{f.name}.')
         else:
             yield f'{prefix}{f.name}', f
@@ -85,7 +79,7 @@ def describe(config_cls: type) -> list[Spec]:
     """Return one :class:`Spec` per dotted scalar or array field of a config dataclass."""
     specs = []
     for name, f in _walk(config_cls):
-        default = _default_of(f)
+        default = default_of(f)
         meta = f.metadata
         is_array = isinstance(default, (tuple, list))
         if is_array:
@@ -111,41 +105,6 @@ def flatten(config: Any) -> dict[str, Any]:
             obj = getattr(obj, part)
         out[name] = obj
     return out
-
-
-def _nest(flat: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in flat.items():
-        node = out
-        parts = key.split('.')
-        for p in parts[:-1]:
-            node = node.setdefault(p, {})
-        node[parts[-1]] = value
-    return out
-
-
-def build(config_cls: type, flat: dict[str, Any]) -> Any:
-    """Build a validated config from dotted values (``from_dict`` when the class has one).
-
-    Raises:
-        ValueError: an invalid value (the config's own error, naming the field).
-    """
-    if hasattr(config_cls, 'from_dict'):
-        return config_cls.from_dict(_nest(flat))
-    return _construct(config_cls, _nest(flat))
-
-
-def _construct(cls: type, nested: dict[str, Any]) -> Any:
-    kwargs = {}
-    for f in dataclasses.fields(cls):
-        if f.name not in nested:
-            continue
-        value = nested[f.name]
-        default = _default_of(f)
-        if isinstance(value, dict) and dataclasses.is_dataclass(default):
-            value = _construct(type(default), value)
-        kwargs[f.name] = value
-    return cls(**kwargs)
 
 
 def apply(config: Any, updates: dict[str, Any]) -> Any:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Twist
-import rclpy
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 
 from snn_ros.msg import Decision, LearningStatus, SpikeEvents
+from snn_ros.nodes.common import publish_diagnostics, run
 from snn_ros.nodes.convert import ns_to_stamp, stamp_to_ns, u32_view
 from snn_ros.nodes.params import ParameterBinding
 from snn_ros.nodes.ratelimit import RateLimitedErrors
@@ -117,29 +117,13 @@ class ReadoutNode(Node):
     def publish_diagnostics(self) -> None:
         """Publish the counters on ``/diagnostics``."""
         counts = self.counters()
-        status = DiagnosticStatus(name=f'{self.get_fully_qualified_name()}: readout',
-                                  hardware_id='snn_ros')
-        status.level = DiagnosticStatus.WARN if self.stale else DiagnosticStatus.OK
-        status.message = 'input stale: zero command' if self.stale else 'ok'
-        status.values = [KeyValue(key=k, value=str(v)) for k, v in counts.items()]
-        diag = DiagnosticArray(status=[status])
-        diag.header.stamp = self.get_clock().now().to_msg()
-        self._diag_pub.publish(diag)
+        publish_diagnostics(self, self._diag_pub, 'readout', 'snn_ros', counts,
+                            'input stale: zero command' if self.stale else '')
 
 
 def main(args: Any = None) -> None:
     """Run the node (``ros2 run snn_ros readout_node``)."""
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = ReadoutNode()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
+    run(ReadoutNode, args)
 
 
 if __name__ == '__main__':

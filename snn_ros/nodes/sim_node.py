@@ -9,13 +9,13 @@ from typing import Any
 
 from geometry_msgs.msg import Twist
 import numpy as np
-import rclpy
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data, QoSProfile, ReliabilityPolicy
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import Image, Imu, JointState, LaserScan
 from std_msgs.msg import Float32, Int32
 
+from snn_ros.nodes.common import run
 from snn_ros.nodes.convert import ns_to_stamp
 from snn_ros.nodes.params import ParameterBinding
 from snn_ros.sim.envs import make_env, Observation, StepResult
@@ -290,17 +290,7 @@ class SimNode(Node):
 
 def main(args: Any = None) -> None:
     """Run the node (``ros2 run snn_ros sim_node``)."""
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = SimNode()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
+    run(SimNode, args)
 
 
 if __name__ == '__main__':

@@ -10,9 +10,8 @@ import threading
 import time
 from typing import Any
 
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from diagnostic_msgs.msg import DiagnosticArray
 import numpy as np
-import rclpy
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
@@ -23,6 +22,7 @@ from snn_ros.core.config import NetworkConfig
 from snn_ros.core.errors import CheckpointError
 from snn_ros.core.network import Network
 from snn_ros.msg import LearningStatus, SpikeEvents
+from snn_ros.nodes.common import publish_diagnostics, run
 from snn_ros.nodes.convert import ns_to_stamp, spike_events, stamp_to_ns, u32_view
 from snn_ros.nodes.params import ParameterBinding
 from snn_ros.nodes.ratelimit import RateLimitedErrors
@@ -295,16 +295,9 @@ class SnnCoreNode(Node):
         msg.rejected_messages = int(self.counts['rejected_messages'])
         self._status_pub.publish(msg)
         values = self.diagnostics_values()
-        status = DiagnosticStatus(name=f'{self.get_fully_qualified_name()}: snn_core',
-                                  hardware_id='snn_ros')
-        status.level = DiagnosticStatus.WARN if values['rejected_messages'] else \
-            DiagnosticStatus.OK
-        status.message = (f'{values["rejected_messages"]} rejected messages'
-                          if values['rejected_messages'] else 'ok')
-        status.values = [KeyValue(key=k, value=str(v)) for k, v in values.items()]
-        diag = DiagnosticArray(status=[status])
-        diag.header.stamp = self.get_clock().now().to_msg()
-        self._diag_pub.publish(diag)
+        rejected = values['rejected_messages']
+        publish_diagnostics(self, self._diag_pub, 'snn_core', 'snn_ros', values,
+                            f'{rejected} rejected messages' if rejected else '')
 
 
 def _get(config: Any, dotted: str) -> Any:
@@ -315,18 +308,7 @@ def _get(config: Any, dotted: str) -> Any:
 
 def main(args: Any = None) -> None:
     """Run the node (``ros2 run snn_ros snn_core_node``); save the checkpoint on exit."""
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = SnnCoreNode()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.shutdown_save()
-            node.destroy_node()
-        rclpy.try_shutdown()
+    run(SnnCoreNode, args, on_exit=SnnCoreNode.shutdown_save)
 
 
 if __name__ == '__main__':

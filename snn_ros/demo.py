@@ -263,7 +263,9 @@ def demo_params(n_hidden: int, n_layers: int, seed: int) -> dict[str, Any]:
                       'sizes': [2 * SENSOR * SENSOR], 'max_queue_steps': 2000}
     core.setdefault('layers', {}).update({'n_layers': n_layers, 'n_hidden': n_hidden,
                                           'block_size': 64 if n_hidden % 64 == 0 else n_hidden,
-                                          'p_input': 0.1, 'w_input': 0.1})
+                                          'p_input': 0.5, 'w_input': 0.3,
+                                          'input_width': SENSOR, 'input_height': SENSOR,
+                                          'rf_radius': 4.0})
     core.setdefault('readout', {}).update({'n_classes': 10, 'pop_size': 4, 'window_steps': 50})
     core.setdefault('plasticity', {}).update({'learning': True, 'lr_readout': 3e-4,
                                               'lr_hidden': 3e-5})

@@ -189,7 +189,9 @@ def warm_up(config: NetworkConfig) -> None:
     """Compile every kernel the core uses on a tiny network with the same options."""
     tiny = NetworkConfig.from_dict({
         'dt_s': config.dt_s, 'n_inputs': 8, 'neuron': config.neuron.__dict__,
-        'layers': dict(config.layers.__dict__, n_layers=1, n_hidden=8, block_size=8),
+        'layers': dict(config.layers.__dict__, n_layers=1, n_hidden=8, block_size=8,
+                       input_width=2 if config.layers.input_width else 0,
+                       input_height=2 if config.layers.input_width else 0),
         'readout': dict(config.readout.__dict__, n_classes=2, pop_size=1, window_steps=5),
         'modulation': dict(config.modulation.__dict__, n_populations=2, fan_in=1),
         'teaching': config.teaching.__dict__,

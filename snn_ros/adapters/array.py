@@ -17,8 +17,8 @@ import numpy as np
 
 from snn_ros.adapters.base import SpikeBatch, TimedAdapter
 from snn_ros.adapters.encoders import as_finite_array, check_dt_ns, check_time_order, \
-    DeltaConfig, DeltaEncoder, MAX_STAMP_NS, NS_PER_S, param, \
-    PopulationConfig, PopulationEncoder, StepCursor, validate_config
+    DeltaConfig, MAX_STAMP_NS, NS_PER_S, param, PopulationConfig, SampleEncoder, StepCursor, \
+    validate_config
 from snn_ros.adapters.errors import AdapterError, OutOfRangeError, ShapeError
 from snn_ros.core.errors import ConfigError
 
@@ -57,11 +57,9 @@ class ArrayAdapter(TimedAdapter):
         self.config = config
         self.dt_ns = check_dt_ns(dt_ns)
         n = config.expected_length
-        self._delta = DeltaEncoder(n, config.delta.threshold)
-        self._population = PopulationEncoder(config.population, np.full(n, config.value_min),
-                                             np.full(n, config.value_max))
-        self.n_channels = self._delta.n_channels if config.encoding == 'delta' \
-            else self._population.n_channels
+        self._encoder = SampleEncoder(config.encoding, config.delta.threshold, config.population,
+                                      np.full(n, config.value_min), np.full(n, config.value_max))
+        self.n_channels = self._encoder.n_channels
         self._cursor = StepCursor(self.dt_ns)
         self._period_ns = max(1, int(round(config.sample_period_s * NS_PER_S)))
         self._tolerance_ns = int(round(config.time_tolerance_s * NS_PER_S))
@@ -69,7 +67,7 @@ class ArrayAdapter(TimedAdapter):
 
     def reset(self) -> None:
         """Forget the stream state; keep the counters."""
-        self._delta.reset()
+        self._encoder.reset()
         self._cursor.reset()
         self._last_ns = None
 
@@ -104,11 +102,6 @@ class ArrayAdapter(TimedAdapter):
             raise OutOfRangeError(f't_ns = {t!r} outside [0, 2**62)')
         t = int(t)
         check_time_order(t, self._last_ns, self._tolerance_ns)
-        if self.config.encoding == 'delta':
-            _, index, state = self._delta.encode(x[None, :])
-            self._delta.commit(state)
-        else:
-            index = self._population.encode(x)
-        batch = self._cursor.sample_batch(t, index, self.n_channels)
+        batch = self._cursor.sample_batch(t, self._encoder.encode(x), self.n_channels)
         self._last_ns = t
         return batch

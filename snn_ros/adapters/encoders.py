@@ -632,3 +632,31 @@ class PopulationEncoder:
         mu = self.lo[:, None] + np.arange(self.cfg.n_neurons)[None, :] * spacing[:, None]
         z = (x[:, None] - mu) / (self.cfg.sigma_fraction * spacing[:, None])
         return np.exp(-0.5 * z * z)
+
+
+class SampleEncoder:
+    """Delta or population coding of one sample per message (the adapters' ``encoding``).
+
+    ``delta``: send-on-delta over the samples of a stream (``2 * n`` channels, stateful);
+    ``population``: Gaussian receptive fields of each value (``n * n_neurons`` channels).
+    """
+
+    def __init__(self, encoding: str, thresholds: np.ndarray | float, cfg: PopulationConfig,
+                 lo: np.ndarray, hi: np.ndarray) -> None:
+        self.encoding = encoding
+        self.delta = DeltaEncoder(len(lo), thresholds)
+        self.population = PopulationEncoder(cfg, lo, hi)
+        self.n_channels = self.delta.n_channels if encoding == 'delta' \
+            else self.population.n_channels
+
+    def encode(self, x: np.ndarray) -> np.ndarray:
+        """Return the channels that spike for sample ``x``; delta coding commits its state."""
+        if self.encoding == 'delta':
+            _, index, state = self.delta.encode(x[None, :])
+            self.delta.commit(state)
+            return index
+        return self.population.encode(x)
+
+    def reset(self) -> None:
+        """Forget the delta reference levels."""
+        self.delta.reset()

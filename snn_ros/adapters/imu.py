@@ -17,8 +17,8 @@ import numpy as np
 
 from snn_ros.adapters.base import Adapter, SpikeBatch
 from snn_ros.adapters.encoders import as_finite_array, check_dt_ns, check_stamp_ns, \
-    check_time_order, DeltaEncoder, NS_PER_S, param, PopulationConfig, \
-    PopulationEncoder, StepCursor, validate_config
+    check_time_order, NS_PER_S, param, PopulationConfig, SampleEncoder, StepCursor, \
+    validate_config
 from snn_ros.adapters.errors import AdapterError, ShapeError
 from snn_ros.core.errors import ConfigError
 
@@ -80,17 +80,16 @@ class ImuAdapter(Adapter):
             hi += [config.gyro_max_radps] * 3
             thr += [config.gyro_threshold_radps] * 3
         self.n_signals = len(lo)
-        self._delta = DeltaEncoder(self.n_signals, np.array(thr))
-        self._population = PopulationEncoder(config.population, np.array(lo), np.array(hi))
-        self.n_channels = self._delta.n_channels if config.encoding == 'delta' \
-            else self._population.n_channels
+        self._encoder = SampleEncoder(config.encoding, np.array(thr), config.population,
+                                      np.array(lo), np.array(hi))
+        self.n_channels = self._encoder.n_channels
         self._cursor = StepCursor(self.dt_ns)
         self._tolerance_ns = int(round(config.time_tolerance_s * NS_PER_S))
         self._last_ns: int | None = None
 
     def reset(self) -> None:
         """Forget the stream state; keep the counters."""
-        self._delta.reset()
+        self._encoder.reset()
         self._cursor.reset()
         self._last_ns = None
 
@@ -116,11 +115,6 @@ class ImuAdapter(Adapter):
         t = check_stamp_ns(getattr(msg, 'header', None))
         check_time_order(t, self._last_ns, self._tolerance_ns)
         x = self.read_values(msg)
-        if self.config.encoding == 'delta':
-            _, index, state = self._delta.encode(x[None, :])
-            self._delta.commit(state)
-        else:
-            index = self._population.encode(x)
-        batch = self._cursor.sample_batch(t, index, self.n_channels)
+        batch = self._cursor.sample_batch(t, self._encoder.encode(x), self.n_channels)
         self._last_ns = t
         return batch

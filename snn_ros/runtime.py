@@ -83,6 +83,60 @@ class HiddenConfig:
 
 
 @dataclass(frozen=True)
+class RasterConfig:
+    """Optional live spike raster image (hidden layers above the readout) for RViz/Foxglove."""
+
+    publish: bool = _p(False, 'publish a mono8 spike raster image on ~/raster', read_only=True)
+    period_s: float = _p(0.5, 'raster image period', 0.01, 3600.0, read_only=True)
+    width_steps: int = _p(200, 'image width: the latest this many steps, newest on the right',
+                          8, 10000, read_only=True)
+    max_rows: int = _p(256, 'hidden neurons are binned into at most this many rows', 8, 4096,
+                       read_only=True)
+
+
+class SpikeRaster:
+    """Rolling image of the latest steps: hidden neurons (binned) above the readout.
+
+    Rows ``[0, n_hidden_rows)`` hold the hidden layers (neuron ``i`` in row
+    ``i * n_hidden_rows // n_hidden``), one grey separator row follows, then one row per
+    readout neuron (at most 64, binned likewise). A spike sets its pixel to 255.
+    """
+
+    def __init__(self, n_hidden: int, n_readout: int, width_steps: int, max_rows: int) -> None:
+        self.n_hidden, self.n_readout = int(n_hidden), int(n_readout)
+        self.hidden_rows = min(self.n_hidden, int(max_rows))
+        self.readout_rows = min(self.n_readout, 64)
+        rows = self.hidden_rows + 1 + self.readout_rows
+        self.buf = np.zeros((rows, int(width_steps)), np.uint8)
+        self.buf[self.hidden_rows, :] = 96
+        self.head = 0  # column of the next step
+
+    def add(self, out: StepOutput) -> None:
+        """Append the steps of one stepped batch (needs its hidden spikes)."""
+        width = self.buf.shape[1]
+        n = out.n_steps
+        cols = (self.head + np.arange(n)) % width
+        self.buf[:self.hidden_rows, cols[-width:]] = 0
+        self.buf[self.hidden_rows + 1:, cols[-width:]] = 0
+        first = n - width  # a batch longer than the image keeps only its last steps
+        if out.hidden_indices is not None:
+            self._draw(out.hidden_indices, out.hidden_offsets, first, cols, 0,
+                       self.hidden_rows, self.n_hidden)
+        self._draw(out.readout_indices, out.readout_offsets, first, cols,
+                   self.hidden_rows + 1, self.readout_rows, self.n_readout)
+        self.head = int((self.head + n) % width)
+
+    def _draw(self, idx: np.ndarray, off: np.ndarray, first: int, cols: np.ndarray,
+              row0: int, n_rows: int, n: int) -> None:
+        keep = off.astype(np.int64) >= first
+        self.buf[row0 + idx[keep] * n_rows // n, cols[off[keep].astype(np.int64)]] = 255
+
+    def image(self) -> np.ndarray:
+        """Return the raster with the newest step in the last column (a new array)."""
+        return np.roll(self.buf, -self.head, axis=1)
+
+
+@dataclass(frozen=True)
 class CoreNodeConfig:
     """Settings of the SNN core node itself (the network's own come from NetworkConfig)."""
 
@@ -95,6 +149,7 @@ class CoreNodeConfig:
                              1, 100000, read_only=True)
     inputs: InputsConfig = _group(InputsConfig)
     hidden: HiddenConfig = _group(HiddenConfig)
+    raster: RasterConfig = _group(RasterConfig)
     status_period_s: float = _p(1.0, 'period of ~/status and /diagnostics', 0.01, 3600.0,
                                 read_only=True)
     checkpoint: str = _p('', 'checkpoint .npz: loaded at start when it exists, the default '

@@ -15,6 +15,7 @@ import numpy as np
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import Image
 from std_msgs.msg import Float32, Float32MultiArray, Int32, String
 from std_srvs.srv import SetBool, Trigger
 
@@ -26,7 +27,7 @@ from snn_ros.nodes.common import publish_diagnostics, run
 from snn_ros.nodes.convert import ns_to_stamp, spike_events, stamp_to_ns, u32_view
 from snn_ros.nodes.params import ParameterBinding
 from snn_ros.nodes.ratelimit import RateLimitedErrors
-from snn_ros.runtime import CoreNodeConfig, CoreRuntime, StepOutput, warm_up
+from snn_ros.runtime import CoreNodeConfig, CoreRuntime, SpikeRaster, StepOutput, warm_up
 from snn_ros.srv import Checkpoint
 
 __all__ = ['CoreNodeConfig', 'main', 'SnnCoreNode']
@@ -73,12 +74,17 @@ class SnnCoreNode(Node):
         self.n_hidden_total = self.net_config.layers.n_hidden * self.net_config.layers.n_layers
         self._last_hidden_pub = -1e18
         self._last_input_ns = 0
+        self._publish_hidden = False
+        self.raster = (SpikeRaster(self.n_hidden_total, self.n_readout, cfg.raster.width_steps,
+                                   cfg.raster.max_rows) if cfg.raster.publish else None)
 
         group = MutuallyExclusiveCallbackGroup()
         self._readout_pub = self.create_publisher(SpikeEvents, '~/readout_spikes', RELIABLE)
         self._hidden_pub = self.create_publisher(SpikeEvents, '~/hidden_spikes', RELIABLE)
         self._status_pub = self.create_publisher(LearningStatus, '~/status', TEACHING_QOS)
         self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', TEACHING_QOS)
+        if self.raster is not None:
+            self._raster_pub = self.create_publisher(Image, '~/raster', TEACHING_QOS)
         self._describe(cfg)
         inp = cfg.inputs
         for k, topic in enumerate(inp.topics):
@@ -98,6 +104,8 @@ class SnnCoreNode(Node):
             self.create_timer(self.net_config.dt_s * cfg.steps_per_tick, self._on_tick,
                               callback_group=group)
         self.create_timer(cfg.status_period_s, self.publish_status, callback_group=group)
+        if self.raster is not None:
+            self.create_timer(cfg.raster.period_s, self.publish_raster, callback_group=group)
         if cfg.checkpoint and cfg.checkpoint_period_s > 0:
             self.create_timer(cfg.checkpoint_period_s, self._periodic_save, callback_group=group)
         self.get_logger().info(
@@ -170,20 +178,34 @@ class SnnCoreNode(Node):
         self._readout_pub.publish(spike_events(
             out.readout_indices, out.readout_offsets, out.n_steps, out.t0_ns, self.dt_ns,
             self.n_readout, frame_id))
-        if out.hidden_indices is not None:
+        if self.raster is not None:
+            self.raster.add(out)
+        if out.hidden_indices is not None and self._publish_hidden:
             self._hidden_pub.publish(spike_events(
                 out.hidden_indices, out.hidden_offsets, out.n_steps, out.t0_ns, self.dt_ns,
                 self.n_hidden_total, frame_id))
 
     def _want_hidden(self) -> bool:
+        """Say whether this batch needs hidden spikes (raster, or a rate-limited message)."""
         hc = self.node_params.config.hidden
-        if not hc.publish:
-            return False
-        now = time.monotonic()
-        if now - self._last_hidden_pub < 1.0 / hc.max_rate_hz:
-            return False
-        self._last_hidden_pub = now
-        return True
+        self._publish_hidden = False
+        if hc.publish:
+            now = time.monotonic()
+            if now - self._last_hidden_pub >= 1.0 / hc.max_rate_hz:
+                self._last_hidden_pub = now
+                self._publish_hidden = True
+        return self._publish_hidden or self.raster is not None
+
+    def publish_raster(self) -> None:
+        """Publish the rolling spike raster as a mono8 image (rows neurons, columns steps)."""
+        with self._lock:
+            img = self.raster.image()
+        msg = Image(height=img.shape[0], width=img.shape[1], encoding='mono8', is_bigendian=0,
+                    step=img.shape[1])
+        ns_to_stamp(self._last_input_ns, msg.header.stamp)
+        msg.header.frame_id = 'snn_raster'
+        msg.data = img.tobytes()
+        self._raster_pub.publish(msg)
 
     # ------------------------------------------------------------------ teaching
     def _on_label(self, msg: Int32) -> None:

@@ -159,7 +159,7 @@ def network_config(n_inputs: int, n_classes: int, cfg: LoopConfig) -> NetworkCon
         'readout': {'n_classes': n_classes, 'pop_size': cfg.pop_size, 'p_readout': 0.3,
                     'w_readout': 0.03, 'window_steps': cfg.window_steps},
         'neuron': {'target_rate_hz': 20.0},
-        'plasticity': {'lr_hidden': 1e-5, 'lr_readout': 0.005},
+        'plasticity': {'lr_hidden': 1e-5, 'lr_readout': 0.002},
         'modulation': {'baseline_tau': 5.0},
     }
     for key, value in cfg.network.items():

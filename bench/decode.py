@@ -32,9 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from snn_ros.adapters.event_camera import EventCameraAdapter, EventCameraConfig  # noqa: E402
 from snn_ros.adapters.event_codecs import StreamDecoder  # noqa: E402
+from snn_ros.study import shared_data_dir  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get('SNN_ROS_SHARED_DATA', REPO.parent / 'shared' / 'data'))
+DATA = shared_data_dir()
 RAW = DATA / 'prophesee-raw' / 'evt3_gen41_expelliarmus.raw'
 REPEATS = 40
 RUNS = 3

@@ -32,8 +32,10 @@ import time
 import numpy as np
 import yaml
 
+from snn_ros.study import shared_data_dir
+
 REPO = Path(__file__).resolve().parent.parent
-DATA = Path(os.environ.get('SNN_ROS_SHARED_DATA', REPO.parent / 'shared' / 'data'))
+DATA = shared_data_dir()
 BAG = DATA / 'ros-event-bags' / 'event_camera_py' / 'test_events_1'
 
 os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')

@@ -19,7 +19,6 @@ report (``summary.json``, figures) and the last line printed is one JSON object 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 import sys
 import tarfile
@@ -108,18 +107,6 @@ def image_events(img: np.ndarray, t0_ns: int, frame_ms: float = 5.0,
             np.asarray(t, np.int64))
 
 
-def _cache_dir() -> Path:
-    base = Path(os.environ.get('XDG_CACHE_HOME', Path.home() / '.cache'))
-    return base / 'snn_ros'
-
-
-def _parse_bs2(raw: bytes) -> tuple[np.ndarray, ...]:
-    b = np.frombuffer(raw, np.uint8)
-    b = b[:b.size // 5 * 5].reshape(-1, 5).astype(np.int64)
-    t = ((b[:, 2] & 0x7F) << 16) | (b[:, 3] << 8) | b[:, 4]
-    return b[:, 0], b[:, 1], b[:, 2] >> 7, t
-
-
 def nmnist_dataset(path: str | Path, n_train: int, n_test: int) -> dict[str, Any]:
     """Load N-MNIST samples (a folder of ``*.bs2``/``*.bin`` or ``NMNISTsmall.tar.xz``).
 
@@ -130,13 +117,16 @@ def nmnist_dataset(path: str | Path, n_train: int, n_test: int) -> dict[str, Any
     Returns:
         ``{'train': [(x, y, p, t_us, label)], 'test': [...]}``.
     """
+    from snn_ros.adapters.event_codecs import decode_nmnist_bs2
+    from snn_ros.study import cache_dir
+
     p = Path(path)
     if p.is_dir() and (p / 'NMNISTsmall.tar.xz').is_file():
         p = p / 'NMNISTsmall.tar.xz'
     if not p.exists():
         raise FileNotFoundError(f'N-MNIST data not found: {p}')
     if p.is_file():
-        cache = _cache_dir() / f'nmnist-{p.stat().st_size}-{int(p.stat().st_mtime)}.npz'
+        cache = cache_dir() / f'nmnist-{p.stat().st_size}-{int(p.stat().st_mtime)}.npz'
         if not cache.is_file():
             files: dict[str, bytes] = {}
             with tarfile.open(p) as tf:
@@ -180,7 +170,7 @@ def nmnist_dataset(path: str | Path, n_train: int, n_test: int) -> dict[str, Any
             raw = files.get(name)
             if raw is None:
                 continue
-            x, y, pol, t = _parse_bs2(raw)
+            x, y, pol, t = decode_nmnist_bs2(raw)
             keep = (x < SENSOR) & (y < SENSOR)
             out.append((x[keep], y[keep], pol[keep], t[keep], label))
         return out

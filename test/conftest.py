@@ -7,13 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from snn_ros.study import shared_data_dir
+
 # Keep every DDS participant of the suite on this machine and in its own domain.
 os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
 os.environ.setdefault('ROS_DOMAIN_ID', str(40 + os.getpid() % 50))
 os.environ.setdefault('RMW_IMPLEMENTATION', 'rmw_fastrtps_cpp')
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_DATA = Path(os.environ.get('SNN_ROS_SHARED_DATA', REPO.parent / 'shared' / 'data'))
+SHARED_DATA = shared_data_dir()
 
 
 def shared_data(name: str) -> Path:

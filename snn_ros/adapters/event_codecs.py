@@ -895,3 +895,16 @@ def new_evt3_encoder_state() -> np.ndarray:
     st[ENC_LOW] = -1
     st[ENC_Y] = -1
     return st
+
+
+def decode_nmnist_bs2(raw: bytes | np.ndarray) -> tuple[np.ndarray, ...]:
+    """Decode an N-MNIST ``.bs2``/``.bin`` file (5 bytes per event) into ``x, y, p, t_us``.
+
+    Byte layout per event: x, y, then 1 polarity bit and a 23-bit microsecond timestamp.
+    A trailing partial event is ignored. Returns int64 arrays.
+    """
+    b = np.frombuffer(raw, np.uint8) if isinstance(raw, (bytes, bytearray)) else raw
+    b = np.asarray(b, np.uint8).ravel()
+    b = b[:b.size // 5 * 5].reshape(-1, 5).astype(np.int64)
+    t = ((b[:, 2] & 0x7F) << 16) | (b[:, 3] << 8) | b[:, 4]
+    return b[:, 0], b[:, 1], b[:, 2] >> 7, t

@@ -19,8 +19,13 @@ def shared_data_dir() -> Path:
 
 
 def cache_dir() -> Path:
-    """Return the cache folder outside the repository (``$SNN_ROS_CACHE``)."""
-    return Path(os.environ.get('SNN_ROS_CACHE', Path.home() / '.cache' / 'snn_ros'))
+    """Return the cache folder outside the repository.
+
+    ``$SNN_ROS_CACHE``, else ``$XDG_CACHE_HOME/snn_ros``, else ``~/.cache/snn_ros``.
+    """
+    if 'SNN_ROS_CACHE' in os.environ:
+        return Path(os.environ['SNN_ROS_CACHE'])
+    return Path(os.environ.get('XDG_CACHE_HOME', Path.home() / '.cache')) / 'snn_ros'
 
 
 def peak_rss_mb() -> float:

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from snn_ros.adapters.event_codecs import decode_nmnist_bs2
 from snn_ros.core import Network, NetworkConfig
 from snn_ros.study import cache_dir, peak_rss_mb, shared_data_dir
 
@@ -59,7 +60,7 @@ def _read_tar(tar_path: Path) -> dict[str, np.ndarray]:
             data = fh.read()
             name = m.name.rsplit('/', 1)[-1]
             if name.endswith('.bs2'):
-                events[int(name[:-4])] = np.frombuffer(data, np.uint8).reshape(-1, 5)
+                events[int(name[:-4])] = np.frombuffer(data, np.uint8)
             elif name.endswith('.txt'):
                 rows = data.decode().split('\n')[1:]
                 lists[name] = [tuple(map(int, r.split()[:2])) for r in rows if r.strip()]
@@ -67,13 +68,10 @@ def _read_tar(tar_path: Path) -> dict[str, np.ndarray]:
     for split, fname in (('train', 'train1K.txt'), ('test', 'test100.txt')):
         ids = [i for i, _ in lists[fname]]
         labels = np.array([c for _, c in lists[fname]], np.int64)
-        raw = [events[i].astype(np.uint32) for i in ids]
-        x = np.concatenate([b[:, 0] for b in raw])
-        y = np.concatenate([b[:, 1] for b in raw])
-        p = np.concatenate([b[:, 2] >> 7 for b in raw])
-        t = np.concatenate([((b[:, 2] & 0x7F) << 16) | (b[:, 3] << 8) | b[:, 4] for b in raw])
-        offsets = np.zeros(len(raw) + 1, np.int64)
-        np.cumsum([len(b) for b in raw], out=offsets[1:])
+        decoded = [decode_nmnist_bs2(events[i]) for i in ids]
+        x, y, p, t = (np.concatenate([d[k] for d in decoded]) for k in range(4))
+        offsets = np.zeros(len(decoded) + 1, np.int64)
+        np.cumsum([len(d[0]) for d in decoded], out=offsets[1:])
         out[f'{split}_channel'] = (p * SIDE * SIDE + y * SIDE + x).astype(np.int32)
         out[f'{split}_t_us'] = t.astype(np.int64)
         out[f'{split}_offsets'] = offsets

@@ -1,19 +1,26 @@
-"""Closed-loop benchmark: MuJoCo sim + SNN + readout, composed, and learning curves.
+"""Closed-loop benchmark: the sim launch files' ROS graph learning from its reward topic.
 
 Prints JSON lines ``{bench, case, impl, metric, value, unit}`` per task case (``pendulum``,
-``mobile``):
+``mobile``), every SNN figure measured through the composed ROS graph of
+``config/sim_<case>.yaml`` (sim node in lockstep, adapter nodes, ``snn_core`` in ``mode: sync``,
+``readout``; one process, one executor, real DDS on localhost):
 
-* impl ``snn_ros``: ``sim_s_per_wall_s`` (simulated seconds per wall second of the full ROS loop:
-  sim node, adapter nodes, SNN core and readout in one process and one executor, the sim as
-  fast as the loop allows), ``control_latency_p99_ms`` and ``control_latency_p50_ms`` (wall time
-  from the sim publishing a sensor message to the readout's command for the window ending at
-  that sensor stamp), ``return_snn_first`` and ``return_snn_final`` (ROS-free closed loop:
-  mean return over the first and the last ``--last`` of ``--episodes`` learning episodes),
-  ``learning_sim_s_per_wall_s`` (that ROS-free loop's speed);
-* impl ``snn_ros_frozen``: ``return_snn_frozen``, the same network with learning off;
-* impl ``random`` and ``hand``: ``return_random`` and ``return_hand`` over the same start states.
+* impl ``snn_ros``: ``return_snn_first`` and ``return_snn_final`` (mean return over the first
+  and the last ``--last`` of ``--episodes`` learning episodes, learning from
+  ``/snn_core/reward`` alone), ``sim_s_per_wall_s`` (simulated seconds per wall second of that
+  run) and ``control_latency_p50_ms`` / ``control_latency_p99_ms`` (wall time from the sim
+  publishing a sensor message to the readout's decision for that sensor stamp);
+* impl ``snn_ros_frozen``: ``return_snn_frozen``, the same graph with ``plasticity.learning``
+  off;
+* impl ``snn_ros_inproc``: the same returns from :class:`snn_ros.sim.closed_loop.GraphLoop`
+  (the graph's ROS-free twin on the same parameters) and its ``sim_s_per_cpu_s``;
+* impl ``random`` and ``hand``: ``return_random`` and ``return_hand``, the uniform random and
+  the hand-written policy as a ROS node driving the same lockstep sim node from its
+  ``joint_states`` / ``scan`` on the same start states; ``random_inproc`` / ``hand_inproc``:
+  the same policies on the environment directly.
 
-Usage: ``python bench/closed_loop.py [--cases pendulum,mobile] [--episodes 20] [--wall-s 10]``.
+Usage: ``python bench/closed_loop.py [--cases pendulum,mobile] [--episodes 20]``. Wall-clock
+figures depend on the machine's load.
 """
 
 from __future__ import annotations
@@ -44,98 +51,185 @@ def emit(case: str, impl: str, metric: str, value: float, unit: str) -> None:
                       'value': round(float(value), 4), 'unit': unit}), flush=True)
 
 
-def ros_loop(case: str, wall_s: float, rtf: float, lockstep: bool = True) -> dict[str, float]:
-    """Run the composed ROS loop for ``wall_s`` and return speed and latency figures."""
+def ros_run(case: str, episodes: int, overrides: dict, timeout_s: float = 1800.0
+            ) -> dict:
+    """Run the composed ROS graph of ``config/sim_<case>.yaml`` for ``episodes`` episodes.
+
+    Returns the per-episode returns, the speed (simulated s per wall s) and the control
+    latency (sensor publication to the readout's decision for that sensor stamp, wall ms).
+    """
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.node import Node
-    from rclpy.parameter import Parameter
     from rclpy.qos import QoSProfile, ReliabilityPolicy
 
     from snn_ros.msg import Decision
-    from snn_ros.nodes.composed import build_nodes, destroy_nodes
-    from snn_ros.nodes.sim_node import SimNode
+    from snn_ros.nodes.composed import destroy_nodes
+    from snn_ros.nodes.sim_node import build_sim_graph
+    from snn_ros.sim.closed_loop import graph_adapters, task_params
 
     params = REPO / 'config' / f'sim_{case}.yaml'
     rclpy.init(args=['--ros-args', '--params-file', str(params)])
     executor = SingleThreadedExecutor()
     nodes = []
     try:
-        sim = SimNode(parameter_overrides=[Parameter('real_time_factor', value=rtf),
-                                           Parameter('lockstep', value=lockstep)],
-                      cli_args=['--ros-args', '-r', '~/reward:=/snn_core/reward'])
-        adapters = ADAPTERS[case]
-        kwargs = {a: {'cli_args': ['--ros-args', '-r', f'{INPUTS[a]}:={TOPICS[a]}']}
-                  for a in adapters}
-        nodes = [sim] + build_nodes(adapters, node_kwargs=kwargs)
+        nodes = build_sim_graph(graph_adapters(task_params(case)), overrides)
+        sim = nodes[0]
         probe = Node('bench_probe')
         nodes.append(probe)
         latencies: list[float] = []
-        decisions = []
 
         def on_decision(msg: Decision) -> None:
             now = time.monotonic_ns()
             stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
-            decisions.append(msg.class_index)
-            published = sim.publish_wall_ns
-            keys = list(published)
+            keys = list(sim.publish_wall_ns)
             k = bisect.bisect_right(keys, stamp) - 1
             if k >= 0 and stamp - keys[k] < int(sim.env.control_dt_s * 1e9):
-                latencies.append((now - published[keys[k]]) * 1e-6)
+                latencies.append((now - sim.publish_wall_ns[keys[k]]) * 1e-6)
 
         probe.create_subscription(Decision, 'readout/decision', on_decision,
                                   QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
         for node in nodes:
             executor.add_node(node)
-        for _ in range(50):  # discovery
-            executor.spin_once(timeout_sec=0.01)
-        t_sim0, t0 = sim.sim_time_ns, time.monotonic()
-        while time.monotonic() - t0 < wall_s:
-            executor.spin_once(timeout_sec=0.01)
+        t0 = time.monotonic()
+        c0 = time.process_time()
+        while len(sim.returns) < episodes and time.monotonic() - t0 < timeout_s:
+            executor.spin_once(timeout_sec=0.05)
         wall = time.monotonic() - t0
-        sim_s = (sim.sim_time_ns - t_sim0) * 1e-9
         lat = np.array(latencies) if latencies else np.array([np.nan])
-        return {'sim_s_per_wall_s': sim_s / wall, 'latency_p50': float(np.percentile(lat, 50)),
-                'latency_p99': float(np.percentile(lat, 99)), 'decisions': len(decisions),
-                'commands': sim.commands_received, 'episodes': sim.episode}
+        return {'returns': list(sim.returns[:episodes]), 'wall_s': wall,
+                'cpu_s': time.process_time() - c0,
+                'sim_s_per_wall_s': sim.sim_time_ns * 1e-9 / wall,
+                'latency_p50': float(np.percentile(lat, 50)),
+                'latency_p99': float(np.percentile(lat, 99)),
+                'lockstep_timeouts': sim.lockstep_timeouts, 'periods': sim.steps}
     finally:
         destroy_nodes(executor, nodes)
         rclpy.try_shutdown()
+
+
+def policy_ros_run(case: str, policy: str, episodes: int, seed: int, max_steps: int,
+                   timeout_s: float = 1800.0) -> list[float]:
+    """Run a reference policy (``random``/``hand``) as a ROS node against the lockstep sim node.
+
+    The node acts on each ``joint_states`` (pendulum) or ``scan`` (mobile) message with the
+    policy of :mod:`snn_ros.sim.policies` and publishes the chosen class's ``cmd_vel``.
+    """
+    import rclpy
+    from geometry_msgs.msg import Twist
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.node import Node
+    from rclpy.parameter import Parameter
+    from rclpy.qos import qos_profile_sensor_data, QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import JointState, LaserScan
+    from std_msgs.msg import Float32
+
+    from snn_ros.nodes.composed import destroy_nodes
+    from snn_ros.nodes.sim_node import SimNode
+    from snn_ros.sim.policies import hand_policy, observation_from_messages, random_policy
+
+    params = REPO / 'config' / f'sim_{case}.yaml'
+    rclpy.init(args=['--ros-args', '--params-file', str(params)])
+    executor = SingleThreadedExecutor()
+    nodes = []
+    reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+    try:
+        sim_params = dict(overrides(case, seed, max_steps, True)['sim'],
+                          lockstep_topics=['scan' if case == 'mobile' else 'joint_states'])
+        sim = SimNode(parameter_overrides=[Parameter(k, value=v) for k, v in sim_params.items()],
+                      cli_args=['--ros-args', '-r', '~/reward:=/snn_core/reward'])
+        node = Node(f'{policy}_policy')
+        nodes = [sim, node]
+        act = random_policy(sim.env, seed) if policy == 'random' else hand_policy(sim.env)
+        pub = node.create_publisher(Twist, '/cmd_vel', reliable)
+
+        def on_sensor(msg: object) -> None:
+            obs = (observation_from_messages(scan=msg) if case == 'mobile'
+                   else observation_from_messages(joint_state=msg))
+            lin, ang = sim.env.action_table[act(obs)]
+            twist = Twist()
+            twist.linear.x, twist.angular.z = float(lin), float(ang)
+            pub.publish(twist)
+
+        if case == 'mobile':
+            node.create_subscription(LaserScan, '/scan', on_sensor, qos_profile_sensor_data)
+        else:
+            node.create_subscription(JointState, '/joint_states', on_sensor,
+                                     qos_profile_sensor_data)
+        node.create_subscription(Float32, '/snn_core/reward', lambda m: None, reliable)
+        for n in nodes:
+            executor.add_node(n)
+        t0 = time.monotonic()
+        while len(sim.returns) < episodes and time.monotonic() - t0 < timeout_s:
+            executor.spin_once(timeout_sec=0.05)
+        return list(sim.returns[:episodes])
+    finally:
+        destroy_nodes(executor, nodes)
+        rclpy.try_shutdown()
+
+
+def overrides(case: str, seed: int, max_steps: int, learning: bool) -> dict:
+    """Return the per-node parameter overrides of one run (seeds, episode length, learning)."""
+    return {'sim': {'seed': seed * 1000, 'max_steps': max_steps, 'real_time_factor': 1000.0},
+            'snn_core': {'seed': seed, 'plasticity.learning': learning}}
 
 
 def main() -> None:
     """Run the cases and print the metrics."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--cases', default='pendulum,mobile')
-    parser.add_argument('--no-ros', action='store_true', help='skip the ROS loop')
     parser.add_argument('--episodes', type=int, default=20, help='learning episodes')
     parser.add_argument('--last', type=int, default=5, help='episodes averaged as final')
-    parser.add_argument('--wall-s', type=float, default=10.0, help='ROS loop duration')
-    parser.add_argument('--rtf', type=float, default=1000.0,
-                        help='requested real-time factor of the sim node (as fast as possible)')
+    parser.add_argument('--max-steps', default='pendulum=200,mobile=150',
+                        help='control periods per episode, per case')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--no-frozen', action='store_true', help='skip the frozen ROS run')
     opts = parser.parse_args()
-    from snn_ros.sim.closed_loop import frozen_returns, learning_curve
+    from snn_ros.sim.closed_loop import GraphLoop, task_params
+    from snn_ros.sim.envs import make_env
+    from snn_ros.sim.policies import hand_policy, random_policy, run_episode
 
+    max_steps = {k: int(v) for k, v in (kv.split('=') for kv in opts.max_steps.split(','))}
+    n, last = opts.episodes, opts.last
     for case in opts.cases.split(','):
-        if not opts.no_ros:
-            loop = ros_loop(case, opts.wall_s, opts.rtf)
-            emit(case, 'snn_ros', 'sim_s_per_wall_s', loop['sim_s_per_wall_s'], 's/s')
-            emit(case, 'snn_ros', 'control_latency_p50_ms', loop['latency_p50'], 'ms')
-            emit(case, 'snn_ros', 'control_latency_p99_ms', loop['latency_p99'], 'ms')
-            print(f'# {case} ROS loop: {loop}', file=sys.stderr)
-        curve = learning_curve(case, opts.episodes, seed=opts.seed)
-        emit(case, 'random', 'return_random', np.mean(curve.random), 'return')
-        emit(case, 'hand', 'return_hand', np.mean(curve.hand), 'return')
-        frozen = frozen_returns(case, opts.episodes, seed=opts.seed)
-        emit(case, 'snn_ros_frozen', 'return_snn_frozen', np.mean(frozen), 'return')
-        emit(case, 'snn_ros', 'return_snn_first', np.mean(curve.snn[:opts.last]), 'return')
-        emit(case, 'snn_ros', 'return_snn_final', np.mean(curve.snn[-opts.last:]), 'return')
-        emit(case, 'snn_ros', 'learning_sim_s_per_wall_s', curve.sim_s / curve.wall_s, 's/s')
-        print(f'# {case} returns per episode: snn {np.round(curve.snn, 1).tolist()} '
-              f'random {np.round(curve.random, 1).tolist()} '
-              f'hand {np.round(curve.hand, 1).tolist()} '
-              f'frozen {np.round(frozen, 1).tolist()}', file=sys.stderr)
+        steps = max_steps[case]
+        ros = ros_run(case, n, overrides(case, opts.seed, steps, True))
+        snn = ros['returns']
+        emit(case, 'snn_ros', 'sim_s_per_wall_s', ros['sim_s_per_wall_s'], 's/s')
+        emit(case, 'snn_ros', 'control_latency_p50_ms', ros['latency_p50'], 'ms')
+        emit(case, 'snn_ros', 'control_latency_p99_ms', ros['latency_p99'], 'ms')
+        emit(case, 'snn_ros', 'return_snn_first', np.mean(snn[:last]), 'return')
+        emit(case, 'snn_ros', 'return_snn_final', np.mean(snn[-last:]), 'return')
+        print(f'# {case} ROS loop: {n} episodes x <= {steps} periods, '
+              f'{ros["periods"]} periods in {ros["wall_s"]:.1f} s wall, {ros["cpu_s"]:.1f} s '
+              f'CPU, lockstep timeouts {ros["lockstep_timeouts"]}', file=sys.stderr)
+        frozen = []
+        if not opts.no_frozen:
+            frozen = ros_run(case, n, overrides(case, opts.seed, steps, False))['returns']
+            emit(case, 'snn_ros_frozen', 'return_snn_frozen', np.mean(frozen), 'return')
+        t0 = time.process_time()
+        loop = GraphLoop(task_params(case, overrides(case, opts.seed, steps, True)))
+        twin = loop.run(n)
+        cpu = time.process_time() - t0
+        emit(case, 'snn_ros_inproc', 'return_snn_first', np.mean(twin[:last]), 'return')
+        emit(case, 'snn_ros_inproc', 'return_snn_final', np.mean(twin[-last:]), 'return')
+        emit(case, 'snn_ros_inproc', 'sim_s_per_cpu_s', loop.session.sim_time_ns * 1e-9 / cpu,
+             's/s')
+        rand = policy_ros_run(case, 'random', n, opts.seed, steps)
+        hand = policy_ros_run(case, 'hand', n, opts.seed, steps)
+        emit(case, 'random', 'return_random', np.mean(rand), 'return')
+        emit(case, 'hand', 'return_hand', np.mean(hand), 'return')
+        env = make_env(case, max_steps=steps)
+        seeds = [opts.seed * 1000 + i for i in range(n)]
+        rpol, hpol = random_policy(env, opts.seed), hand_policy(env)  # one each, as over ROS
+        rand_env = [run_episode(env, rpol, s) for s in seeds]
+        hand_env = [run_episode(env, hpol, s) for s in seeds]
+        emit(case, 'random_inproc', 'return_random', np.mean(rand_env), 'return')
+        emit(case, 'hand_inproc', 'return_hand', np.mean(hand_env), 'return')
+        print(f'# {case} returns per episode: snn_ros {np.round(snn, 1).tolist()} '
+              f'frozen {np.round(frozen, 1).tolist()} inproc {np.round(twin, 1).tolist()} '
+              f'random {np.round(rand, 1).tolist()} hand {np.round(hand, 1).tolist()}',
+              file=sys.stderr)
 
 
 if __name__ == '__main__':

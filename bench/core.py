@@ -10,7 +10,9 @@ raster (generated before the timed run and handed to the Brian2 peer through an 
 Implementations:
 
 - ``snn_ros``: ``snn_ros.core.plasticity`` kernels (event-driven: work per spike and per
-  modulation change) driven by one fused numba step loop over simple LIF arrays;
+  modulation change; ``step_kernel``, ``push_segment``, ``prefetch_rows``, and
+  ``deliver_static`` for static projections) driven by one fused numba step loop over simple
+  LIF arrays;
 - ``numba_every_step``: the straightforward CSR version that touches every synapse every step;
 - ``brian2``: ``bench/brian2_peer.py`` run in ``.venv-bench`` (``scripts/bench_env``), skipped
   with a JSON note when that environment is absent.
@@ -40,7 +42,7 @@ import numpy as np  # noqa: E402
 
 from snn_ros.core._numba import njit  # noqa: E402
 from snn_ros.core.plasticity import (  # noqa: E402
-    deliver_static, Projection, push_segment, step_kernel)
+    deliver_static, prefetch_rows, Projection, push_segment, step_kernel)
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH_PY = REPO / '.venv-bench' / 'bin' / 'python'
@@ -208,6 +210,12 @@ def _run_events(steps, spk_indptr, spk_idx, v1, v2, vr, alpha, p0, p1, p2, p3, p
         s1 = buf1[:n1]
         s2 = buf2[:n2]
         sr = bufr[:nr]
+        # this step's first rows of the later projections load while p0 runs
+        prefetch_rows(p1, s1, 2)
+        prefetch_rows(p2, s1, 2)
+        prefetch_rows(p3, s2, 2)
+        prefetch_rows(p4, s1, 2)
+        prefetch_rows(p5, s2, 2)
         if plastic:
             step_kernel(p0, t, s_in, s1, v1)
             step_kernel(p1, t, s1, s1, v1)

@@ -41,7 +41,12 @@ def main(argv: list[str] | None = None) -> int:
                     help='comma-separated subset of ' + ','.join(study_run.TASKS))
     ap.add_argument('--jobs', type=int, default=2,
                     help='worker processes (one fresh process per run); 0 = in-process')
+    ap.add_argument('--render', action='store_true',
+                    help='only rewrite results.md and the figures from OUT/results.json')
     args = ap.parse_args(argv)
+    if args.render:
+        study_run.rerender(args.out)
+        return 0
     tasks = tuple(t for t in args.tasks.split(',') if t)
     bad = [t for t in tasks if t not in study_run.TASKS]
     if bad:

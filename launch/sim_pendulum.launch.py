@@ -5,6 +5,11 @@ joint_state adapter, the SNN core and the readout, all from config/sim_pendulum.
 ``~/reward`` is remapped onto the core's ``~/reward``; the readout's ``cmd_vel`` drives the
 pendulum's motor (``angular.z`` = normalised torque).
 
+The config runs the loop in lockstep: the sim waits for the command of each period, the
+core (``mode: sync``) steps as the sensor spikes arrive and consolidates each reward
+before the next window, so the graph learns exactly as its ROS-free twin
+``snn_ros.sim.closed_loop.GraphLoop`` (``real_time_factor`` caps the speed).
+
 Example::
 
     ros2 launch snn_ros sim_pendulum.launch.py use_composition:=true

@@ -143,10 +143,20 @@ class CoreNodeConfig:
     seed: int = _p(0, 'seed of the network (wiring, feedback matrices)', 0, (1 << 63) - 1,
                    read_only=True)
     mode: str = _p('timer', "'timer': step at dt on the node clock (use_sim_time honoured); "
-                   "'data': step exactly the steps each SpikeEvents covers (replay, tests)",
-                   read_only=True, choices=('timer', 'data'))
+                   "'data': step exactly the steps each SpikeEvents covers (replay, tests); "
+                   "'sync': step each input step once every input has delivered it, inputs "
+                   'joined by stamp (lockstep simulation: the data drives the network)',
+                   read_only=True, choices=('timer', 'data', 'sync'))
     steps_per_tick: int = _p(1, 'timer mode: steps per timer tick (tick period = dt_s * this)',
                              1, 100000, read_only=True)
+    reward_steps: int = _p(0, "'data' and 'sync' modes: each reward runs this many input-free "
+                           "steps at once (the last decision's eligibility consolidated under "
+                           'it), then clears the modulation and restarts the decision window; '
+                           'their readout spikes are not published. 0: a reward acts until the '
+                           'current window ends', 0, 100000, read_only=True)
+    silent_label: int = _p(-1, 'the class a reward credits after a decision window without '
+                           "readout spikes (the readout's control.silent_class); -1: none",
+                           -1, 9999, read_only=True)
     inputs: InputsConfig = _group(InputsConfig)
     hidden: HiddenConfig = _group(HiddenConfig)
     raster: RasterConfig = _group(RasterConfig)
@@ -166,8 +176,8 @@ class CoreNodeConfig:
 
     def __post_init__(self) -> None:
         """Check the option strings."""
-        if self.mode not in ('timer', 'data'):
-            raise ValueError(f"mode: {self.mode!r} is not one of ['timer', 'data']")
+        if self.mode not in ('timer', 'data', 'sync'):
+            raise ValueError(f"mode: {self.mode!r} is not one of ['timer', 'data', 'sync']")
 
 
 # ----------------------------------------------------------------------------- readout config
@@ -193,6 +203,9 @@ class ControlConfig:
                           0.0, 0.99)
     min_confidence: float = _p(0.0, 'below this decision confidence the command is zero',
                                0.0, 1.0)
+    silent_class: int = _p(-1, 'table mode: a window without readout spikes commands this '
+                           "class's entry (the core's silent_label credits it); -1: zero",
+                           -1, 9999)
 
     def __post_init__(self) -> None:
         """Check the option string."""
@@ -228,6 +241,9 @@ class ReadoutNodeConfig:
 
     def __post_init__(self) -> None:
         """Check table and name lengths against ``n_classes``."""
+        if self.control.silent_class >= self.n_classes:
+            raise ValueError(f'control.silent_class: {self.control.silent_class} >= '
+                             f'n_classes {self.n_classes}')
         for name in ('table_linear_x', 'table_angular_z'):
             n = len(getattr(self.control, name))
             if n not in (0, self.n_classes):
@@ -307,6 +323,7 @@ class CoreRuntime:
         self.on_step = on_step
         self.counts: Counter = Counter()
         self.label = -1
+        self.last_decision = -1
         self._pending_clear = False
         n = len(self.config.inputs.topics)
         self._queues: list[deque] = [deque() for _ in range(n)]
@@ -355,7 +372,9 @@ class CoreRuntime:
     def on_spikes(self, k: int, indices: Any, step_offsets: Any, n_steps: int,
                   population_size: int, dt_ns: int, t0_ns: int, *, hidden: bool = False
                   ) -> StepOutput | None:
-        """Take one ``SpikeEvents`` of input ``k``: step it (data mode) or queue it (timer).
+        """Take one ``SpikeEvents`` of input ``k``: step it (data), queue it (timer, sync).
+
+        Sync mode then runs the steps every input has delivered (:meth:`drain`).
 
         Args:
             k: input index (position in ``inputs.topics``).
@@ -364,7 +383,7 @@ class CoreRuntime:
             hidden: also return the hidden-layer spikes.
 
         Returns:
-            The readout (and hidden) spikes of the steps run (data mode), else None.
+            The readout (and hidden) spikes of the steps run (data, sync mode), else None.
         """
         self.counts['input_messages'] += 1
         checked, reason = self.check(indices, step_offsets, n_steps, population_size, dt_ns, k)
@@ -380,6 +399,11 @@ class CoreRuntime:
             out = self.run(idx, off, n_steps, t0, hidden=hidden)
             self._next_ns[k] = t0 + n_steps * self.dt_ns
             return out
+        self.enqueue(k, idx, off, n_steps, t0)
+        return self.drain(hidden=hidden) if self.config.mode == 'sync' else None
+
+    def enqueue(self, k: int, idx: np.ndarray, off: np.ndarray, n_steps: int, t0: int) -> None:
+        """Queue the steps of one message of input ``k`` (timer and sync modes)."""
         queue = self._queues[k]
         bounds = np.searchsorted(off, np.arange(n_steps + 1))
         for s in range(n_steps):
@@ -389,7 +413,28 @@ class CoreRuntime:
             dropped, _ = queue.popleft()
             self.counts['dropped_input_spikes'] += int(dropped.size)
             self.counts['dropped_steps'] += 1
-        return None
+
+    def drain(self, *, hidden: bool = False) -> StepOutput | None:
+        """Sync mode: run, in stamp order, every step that all inputs have delivered.
+
+        The earliest queued stamp runs once every input has queued a step at or after it; the
+        inputs whose oldest queued step has that stamp contribute their spikes (a stream that
+        moved past it had none). The steps run back to back, stamped with the first one's time.
+
+        Returns:
+            The readout (and hidden) spikes of the steps run, or None when none could run.
+        """
+        queues = self._queues
+        steps, t0 = [], None
+        while all(queues):
+            t = min(q[0][1] for q in queues)
+            steps.append(_cat([q.popleft()[0] for q in queues if q[0][1] == t], np.int64))
+            t0 = t if t0 is None else t0
+        if t0 is None:
+            return None
+        sizes = np.array([s.size for s in steps])
+        off = np.repeat(np.arange(len(steps), dtype=np.uint32), sizes)
+        return self.run(_cat(steps, np.int64), off, len(steps), t0, hidden=hidden)
 
     def trim_overlap(self, k: int, idx: np.ndarray, off: np.ndarray, n_steps: int,
                      t0: int) -> tuple[np.ndarray, np.ndarray, int, int]:
@@ -444,32 +489,59 @@ class CoreRuntime:
         """
         if n_steps == 0:
             return None
-        net = self.net
-        bounds = np.searchsorted(off, np.arange(n_steps + 1))
-        out_idx, out_off, hid_idx, hid_off = [], [], [], []
         try:
-            for s in range(n_steps):
-                spikes = net.step(idx[bounds[s]:bounds[s + 1]])
-                if self.on_step is not None:
-                    self.on_step(net)
-                if spikes.size:
-                    out_idx.append(spikes)
-                    out_off.append(np.full(spikes.size, s, np.uint32))
-                if hidden:
-                    h = self.hidden_spikes()
-                    hid_idx.append(h)
-                    hid_off.append(np.full(h.size, s, np.uint32))
-                if net.window_steps >= net.config.readout.window_steps:
-                    self.end_window()
+            if self.on_step is None:
+                parts = self._run_fused(idx, off, n_steps, hidden)
+            else:
+                parts = self._run_stepwise(idx, off, n_steps, hidden)
         except InputError as err:  # checked above; a last line of defence
             self.reject('input', str(err))
             return None
         self.counts['steps'] += n_steps
-        out = StepOutput(_cat(out_idx, np.int64), _cat(out_off, np.uint32), n_steps, t0_ns)
+        out = StepOutput(_cat(parts[0], np.int64), _cat(parts[1], np.uint32), n_steps, t0_ns)
         if hidden:
-            out.hidden_indices = _cat(hid_idx, np.int64)
-            out.hidden_offsets = _cat(hid_off, np.uint32)
+            out.hidden_indices = _cat(parts[2], np.int64)
+            out.hidden_offsets = _cat(parts[3], np.uint32)
         return out
+
+    def _run_fused(self, idx: np.ndarray, off: np.ndarray, n_steps: int, hidden: bool
+                   ) -> tuple[list[np.ndarray], ...]:
+        """Step in one network call per piece of a decision window (``Network.run_flat``)."""
+        net = self.net
+        window = net.config.readout.window_steps
+        bounds = np.searchsorted(off, np.arange(n_steps + 1))
+        parts: tuple[list[np.ndarray], ...] = ([], [], [], [])
+        s = 0
+        while s < n_steps:
+            n = min(n_steps - s, max(window - net.window_steps, 1))
+            lo, hi = bounds[s], bounds[s + n]
+            res = net.run_flat(idx[lo:hi], off[lo:hi].astype(np.int64) - s, n, hidden=hidden)
+            for k, (x, step) in enumerate(((res[0], res[1]), (res[2], res[3]))):
+                parts[2 * k].append(x)
+                parts[2 * k + 1].append((step + s).astype(np.uint32))
+            s += n
+            if net.window_steps >= window:
+                self.end_window()
+        return parts
+
+    def _run_stepwise(self, idx: np.ndarray, off: np.ndarray, n_steps: int, hidden: bool
+                      ) -> tuple[list[np.ndarray], ...]:
+        """Step one step at a time, calling ``on_step`` after each (replay statistics)."""
+        net = self.net
+        bounds = np.searchsorted(off, np.arange(n_steps + 1))
+        parts: tuple[list[np.ndarray], ...] = ([], [], [], [])
+        for s in range(n_steps):
+            spikes = net.step(idx[bounds[s]:bounds[s + 1]])
+            self.on_step(net)
+            parts[0].append(spikes)
+            parts[1].append(np.full(spikes.size, s, np.uint32))
+            if hidden:
+                h = self.hidden_spikes()
+                parts[2].append(h)
+                parts[3].append(np.full(h.size, s, np.uint32))
+            if net.window_steps >= net.config.readout.window_steps:
+                self.end_window()
+        return parts
 
     def hidden_spikes(self) -> np.ndarray:
         """Return this step's hidden spikes, layer ``k`` at ``k * n_hidden``."""
@@ -481,7 +553,7 @@ class CoreRuntime:
     def end_window(self) -> None:
         """End the decision window: teach the latest label (or clear a finished signal)."""
         net = self.net
-        net.decision()
+        self.last_decision = net.decision().label
         if self.label >= 0:
             net.teach(self.label)
             self.counts['teach_events'] += 1
@@ -506,15 +578,42 @@ class CoreRuntime:
         return True
 
     def on_reward(self, reward: float) -> bool:
-        """Take a ``~/reward`` value; False (rejected) when not finite."""
+        """Take a ``~/reward`` value; False (rejected) when not finite.
+
+        With ``reward_steps`` (data, sync modes) the reward is consolidated at once
+        (:meth:`consolidate`); else it acts until the current window ends.
+        """
+        silent = self.config.silent_label
+        label = silent if silent >= 0 and self.last_decision < 0 else None
         try:
-            self.net.reward(float(reward))
+            self.net.reward(float(reward), label)
         except InputError as err:
             self.reject('bad_reward', str(err))
             return False
-        self._pending_clear = True
         self.counts['rewards'] += 1
+        if self.config.reward_steps and self.config.mode != 'timer':
+            self.consolidate(self.config.reward_steps)
+        else:
+            self._pending_clear = True
         return True
+
+    def consolidate(self, n_steps: int) -> None:
+        """Run ``n_steps`` input-free steps under the current modulation, then clear it.
+
+        The eligibility of the last decision window turns into weight changes while it decays;
+        then the modulation is cleared and a new decision window starts (the readout spikes
+        of these steps belong to no decision and are not returned).
+        """
+        net = self.net
+        empty = np.zeros(0, np.int64)
+        for _ in range(int(n_steps)):
+            net.step(empty)
+            if self.on_step is not None:
+                self.on_step(net)
+        self.counts['steps'] += int(n_steps)
+        net.error(np.zeros(net.n_classes))
+        net.reset_window()
+        self._pending_clear = False
 
     def on_error(self, vector: Any) -> bool:
         """Take a ``~/error`` vector (one value per class); False (rejected) when invalid."""
@@ -640,8 +739,13 @@ class ReadoutRuntime:
         return out
 
     def target(self, label: int, confidence: float, counts: np.ndarray) -> np.ndarray:
-        """Return the unsmoothed ``(linear_x, angular_z)`` of a decision (zero for -1)."""
+        """Return the unsmoothed ``(linear_x, angular_z)`` of a decision (zero for -1).
+
+        A silent window (-1) in table mode takes ``control.silent_class``'s entry when set.
+        """
         ctl = self.config.control
+        if label < 0 and ctl.silent_class >= 0 and ctl.mode == 'table':
+            label, confidence = ctl.silent_class, 1.0
         if label < 0 or confidence < ctl.min_confidence:
             return np.zeros(2)
         if ctl.mode == 'table':

@@ -9,7 +9,7 @@ import pytest
 from snn_ros.adapters.array import ArrayAdapter, ArrayConfig
 from snn_ros.adapters.bags import make_image, make_imu, make_joint_state, make_laser_scan, \
     make_multiarray, read_messages, topic_counts, write_bag
-from snn_ros.adapters.encoders import PopulationConfig
+from snn_ros.adapters.encoders import NoiseConfig, PopulationConfig
 from snn_ros.adapters.errors import GeometryError, NonFiniteError, OutOfRangeError, \
     ShapeError, TimeBackwardsError, TruncatedBufferError, UnknownEncodingError
 from snn_ros.adapters.image import _dvs_kernel, dvs_reference, emulate_events, \
@@ -370,3 +370,42 @@ def test_emulate_events_moving_square_saccade():
     on, off = x[p == 1], x[p == 0]
     assert on.size == off.size > 0
     assert set(on.tolist()) == {6, 7, 8, 9, 10, 11} and set(off.tolist()) == {2, 3, 4, 5, 6, 7}
+
+
+def test_joint_state_hold_steps_repeat_a_sample_and_keep_pace_with_the_stamps():
+    ad = JointStateAdapter(JointStateConfig(
+        joint_names=('shoulder',), use_velocity=False, position_min=-1.0, position_max=1.0,
+        population=PopulationConfig(n_neurons=5), hold_steps=4), MS)
+    b = ad.process(make_joint_state(10 * MS, ['shoulder'], [-1.0]))
+    check_batch(b, ad.n_channels)
+    assert b.n_steps == 4 and b.t0_ns == 10 * MS
+    first = b.steps()[0].tolist()
+    assert first and [s.tolist() for s in b.steps()] == [first] * 4
+    # A sample 2 steps later only holds the steps the previous one did not (12..13 -> 14..15).
+    c = ad.process(make_joint_state(12 * MS, ['shoulder'], [1.0]))
+    last = c.steps()[0].tolist()
+    assert c.t0_ns == 14 * MS and c.n_steps == 2 and [s.tolist() for s in c.steps()] == [last] * 2
+    assert 4 in last and 0 not in last
+    # Samples further apart than the hold leave the gap unstepped.
+    d = ad.process(make_joint_state(30 * MS, ['shoulder'], [1.0]))
+    assert d.t0_ns == 30 * MS and d.n_steps == 4
+
+
+def test_noise_channels_follow_the_sensor_channels_reproducibly():
+    def scan_adapter(seed):
+        return LaserScanAdapter(LaserScanConfig(
+            n_sectors=4, near_m=0.0, far_m=4.0, window_steps=50,
+            noise=NoiseConfig(channels=3, rate_hz=200.0, seed=seed)), MS)
+    ad = scan_adapter(7)
+    assert ad.n_channels == 7
+    b = ad.process(make_laser_scan(0, [np.inf] * 8, range_min=0.05))  # nothing near: no spikes
+    check_batch(b, 7)
+    assert set(b.indices.tolist()) == {4, 5, 6} and b.n_steps == 50
+    assert 10 <= b.indices.size <= 50  # 3 channels x 50 steps x 0.2
+    again = scan_adapter(7).process(make_laser_scan(0, [np.inf] * 8, range_min=0.05))
+    assert again.indices.tolist() == b.indices.tolist()
+    assert again.step_offsets.tolist() == b.step_offsets.tolist()
+    other = scan_adapter(8).process(make_laser_scan(0, [np.inf] * 8, range_min=0.05))
+    assert other.step_offsets.tolist() != b.step_offsets.tolist()
+    imu = ImuAdapter(ImuConfig(noise=NoiseConfig(channels=2)), MS)
+    assert imu.n_channels == ImuAdapter(ImuConfig(), MS).n_channels + 2

@@ -106,6 +106,40 @@ def test_bad_input_raises_and_leaves_state_untouched(bad):
     assert all(np.array_equal(before[k], after[k]) for k in before)
 
 
+@pytest.mark.parametrize('over', [
+    {}, {'neuron': {'reset': 'subtract', 'refractory_steps': 2, 'homeostasis': False}},
+    {'readout': {'delta_rule': False}}, {'layers': {'plastic_recurrent': False}},
+    {'layers': {'n_layers': 3}}, {'plasticity': {'learning': False}}])
+def test_run_batch_fused_is_bit_identical_to_step_by_step(over):
+    """The one-call batch path (``core/fused.py``) against ``step``: spikes, weights, state."""
+    cfg = small_config(**over)
+    a, b = Network(cfg, 4), Network(cfg, 4)
+    rng = np.random.default_rng(1)
+    for batch in range(6):
+        n = int(rng.integers(0, 25))
+        steps = [rng.integers(0, 50, int(rng.integers(0, 15))) for _ in range(n)]  # duplicates
+        out_a, hid_a = [], []
+        for s in steps:
+            out_a.append(a.step(s))
+            hid_a.append(np.concatenate([g.spikes + k * cfg.layers.n_hidden
+                                         for k, g in enumerate(a.groups[:-1])]))
+        idx = np.concatenate(steps) if steps else np.zeros(0, np.int64)
+        off = np.concatenate([np.full(s.size, k) for k, s in enumerate(steps)]) if steps \
+            else np.zeros(0, np.int64)
+        r_idx, r_off, h_idx, h_off = b.run_flat(idx, off, n, hidden=True)
+        for k in range(n):
+            assert np.array_equal(r_idx[r_off == k], out_a[k]), (batch, k)
+            assert np.array_equal(h_idx[h_off == k], hid_a[k]), (batch, k)
+        for net in (a, b):
+            net.teach(batch % 3)
+    assert a.t == b.t
+    sa, sb = a.state_arrays(), b.state_arrays()
+    assert sa.keys() == sb.keys()
+    for key in sa:
+        assert np.array_equal(sa[key], sb[key]), key
+    assert a.stats() == b.stats()
+
+
 def test_run_batch_equals_step_by_step():
     cfg = small_config()
     a, b = Network(cfg, 4), Network(cfg, 4)
@@ -120,6 +154,8 @@ def test_run_batch_equals_step_by_step():
         b.run_batch(idx, off[::-1], 30)
     with pytest.raises(InputError):
         b.run_batch(idx, off, 5)
+    with pytest.raises(InputError):
+        b.run_batch(idx + 50, off, 30)
     assert b.t == 30
 
 
@@ -184,3 +220,41 @@ def test_dale_keeps_signs():
         w = weights[p.name]
         pre = np.repeat(np.arange(p.indptr.size - 1), np.diff(p.indptr))
         assert np.all(w * sign[pre] >= 0)
+
+
+def test_observing_the_network_never_changes_its_run(tmp_path):
+    """stats(), state_arrays() and save() leave the trajectory bit-identical."""
+    cfg = small_config()
+    a, b = Network(cfg, 6), Network(cfg, 6)
+    rng = np.random.default_rng(3)
+    for t in range(400):
+        inp = np.nonzero(rng.random(50) < 0.15)[0]
+        assert np.array_equal(a.step(inp), b.step(inp)), t
+        if t % 25 == 0:
+            for n in (a, b):
+                n.teach(t % 3)
+        if t % 7 == 0:
+            b.stats()
+            b.save(tmp_path / 'b.npz')
+    sa, sb = a.state_arrays(), b.state_arrays()
+    for key in sa:
+        if key != 'net/stat_spikes':
+            assert np.array_equal(sa[key], sb[key]), key
+    wa, wb = a.weights(), b.weights()
+    assert all(np.array_equal(wa[k], wb[k]) for k in wa)
+
+
+def test_run_flat_with_reference_projections_equals_fused():
+    cfg = small_config()
+    fast = Network(cfg, 2)
+    slow = Network(cfg, 2, projection_factory=ReferenceProjection)
+    rng = np.random.default_rng(5)
+    for batch in range(4):
+        idx = rng.integers(0, 50, 60)
+        off = np.sort(rng.integers(0, 12, 60))
+        ra = fast.run_flat(idx, off, 12, hidden=True)
+        rb = slow.run_flat(idx, off, 12, hidden=True)
+        for x, y in zip(ra, rb):
+            assert np.array_equal(x, y), batch
+        fast.teach(batch % 3)
+        slow.teach(batch % 3)

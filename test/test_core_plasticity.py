@@ -372,3 +372,55 @@ def test_fast_path_work_follows_activity():
     fast.step(61, np.array([3, 7]), np.arange(20), np.zeros(20))
     touched = np.flatnonzero((a.w != state[0]) | (a.e != state[1]))
     assert set(pre_of[touched]) == {3, 7}
+
+
+@pytest.mark.parametrize('seed', range(3))
+def test_fast_path_long_silences_and_empty_rows(seed):
+    """Sparse pres cross many epochs; rows without synapses keep only their trace.
+
+    The moves use one composite table per start epoch, shared by rows and extended later.
+    """
+    rng = np.random.default_rng(500 + seed)
+    fast, ref = make_pair(rng, n_pre=30, n_post=9, p=0.15, lam_x=0.95, lam_e=0.95,
+                          history_segments=(8, 40, 128)[seed])
+    assert fast.arrays.mode[0] > 0
+    assert np.any(np.diff(fast.arrays.indptr) == 0)
+    last = drive(rng, (fast, ref), 500, rate_pre=0.02, rate_post=0.2, p_mod=0.25,
+                 p_flush=0.005, check=lambda t: assert_same(fast, ref, t))
+    assert fast.arrays.nseg[0] > 2          # epochs pending: moves span several of them
+    assert_same(fast, ref, last)
+
+
+def test_fast_kernels_compile_without_reference_counting():
+    """The kernels take 36 arrays; with numba's runtime each call would incref them all."""
+    import numba
+    from snn_ros.core import _numba
+    from snn_ros.core.plasticity import deliver_static, step_kernel
+    if not _numba.NO_NRT:
+        pytest.skip('numba without the _nrt option')
+    fast, _ = make_pair(np.random.default_rng(1), lam_x=0.9, lam_e=0.9)
+    a = fast.arrays
+    for kernel, args in ((step_kernel, (a, 0, np.array([1, 2]), np.array([0]),
+                                        np.zeros(fast.n_post))),
+                         (deliver_static, (a.indptr, a.indices, a.w, np.array([1]),
+                                           np.zeros(fast.n_post)))):
+        assert kernel.targetoptions['_nrt'] is False
+        opts = {k: v for k, v in kernel.targetoptions.items() if k != 'nopython'}
+        fresh = numba.njit(**opts)(kernel.py_func)   # uncached, so inspectable
+        fresh(*args)
+        ir = ''.join(fresh.inspect_llvm().values())
+        assert 'define' in ir
+        assert 'NRT_incref' not in ir and 'NRT_decref' not in ir
+
+
+def test_prefetch_rows_changes_nothing():
+    """``prefetch_rows`` is a cache hint: every array stays bit-identical."""
+    from snn_ros.core.plasticity import prefetch_rows
+    rng = np.random.default_rng(9)
+    for lam_e in (0.9, 0.8):        # fast path, general path
+        fast, _ = make_pair(rng, lam_x=0.9, lam_e=lam_e)
+        drive(rng, (fast,), 30, p_param=0.0)
+        before = [x.copy() for x in fast.arrays]
+        prefetch_rows(fast.arrays, np.array([0, 3, 11]), 2)
+        prefetch_rows(fast.arrays, np.zeros(0, np.int64), 2)
+        assert all(np.array_equal(x, y) for x, y in zip(before, fast.arrays))

@@ -6,6 +6,12 @@ decision window is exactly one generated packet and the results do not depend on
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
 import pytest
 
@@ -16,6 +22,8 @@ from std_srvs.srv import SetBool  # noqa: E402
 
 from event_camera_msgs.msg import EventPacket  # noqa: E402
 from snn_ros.msg import Decision, SpikeEvents  # noqa: E402
+from snn_ros.nodes.composed import link_in_process  # noqa: E402
+from snn_ros.nodes.convert import msg_to_data, spike_data, spike_events  # noqa: E402
 from snn_ros.nodes.event_camera_node import EventCameraNode  # noqa: E402
 from snn_ros.nodes.readout_node import ReadoutNode  # noqa: E402
 from snn_ros.nodes.snn_core_node import SnnCoreNode  # noqa: E402
@@ -169,3 +177,100 @@ def test_real_recording_through_the_graph(graph):
     first_ms = (stamps[0] - 19 * 10**6) // 10**6
     span_ms = g.camera.adapter.decoder.last_t_ns // 10**6 - first_ms + 1
     assert g.core.net.t <= span_ms, (g.core.net.t, span_ms)
+
+
+def test_spike_data_is_what_a_subscriber_reads():
+    """The in-process hand-over passes the values, dtypes and stamp a SpikeEvents carries."""
+    rng = np.random.default_rng(0)
+    idx = rng.integers(0, 1536, 300)  # int64 like the core's readout spikes
+    off = np.sort(rng.integers(0, 10, 300)).astype(np.uint32)
+    for t0 in (-5, 0, 123_456_789_012):
+        ref = msg_to_data(spike_events(idx, off, 10, t0, 10**6, 1536, 'cam'))
+        got = spike_data(idx, off, 10, t0, 10**6, 1536, 'cam')
+        assert got._fields == ref._fields
+        for a, b in zip(got, ref):
+            if isinstance(a, np.ndarray):
+                assert a.dtype == b.dtype == np.uint32 and np.array_equal(a, b)
+            else:
+                assert type(a) is type(b) and a == b
+    got = spike_data(off, off, 10, 0, 10**6, 1536)
+    assert not np.shares_memory(got.step_offsets, off), 'must not alias the producer buffer'
+
+
+def _run_graph(direct, n_packets=12):
+    """Feed one seeded stream (learning on, teaching a label); return what came out."""
+    g = Graph()
+    try:
+        ctx = g.context
+        core_params = dict(CORE, status_period_s=3600.0)  # no wall-clock flush (bitwise runs)
+        g.camera = g.add(EventCameraNode(context=ctx, parameter_overrides=params(CAMERA)))
+        g.core = g.add(SnnCoreNode(context=ctx, parameter_overrides=params(core_params)))
+        g.readout = g.add(ReadoutNode(context=ctx, parameter_overrides=params(READOUT)))
+        linked = link_in_process(g.nodes) if direct else []
+        g.decisions = g.listen(Decision, '/readout/decision')
+        spikes = g.listen(SpikeEvents, '/event_camera/spikes')
+        readout_spikes = g.listen(SpikeEvents, '/snn_core/readout_spikes')
+        g.publisher(EventPacket, EVENTS)
+        g.wait_for_subscribers(EVENTS)
+        # the topics are still published to the probe: wait until it (and the nodes) matched
+        want = 1 if direct else 2
+        assert g.spin_until(lambda: g.camera._pub.get_subscription_count() >= want
+                            and g.core._readout_pub.get_subscription_count() >= want)
+        send_and_wait(g, Int32, '/snn_core/label', Int32(data=1), 'labels')
+        stream = EventStream(seed=5)
+        for k in range(n_packets):
+            feed(g, stream, k % 2)
+        assert g.spin_until(lambda: len(spikes) == len(readout_spikes) == n_packets)
+        return {
+            'linked': linked,
+            'decisions': [(d.header.stamp.sec, d.header.stamp.nanosec, d.class_index,
+                           list(d.spike_counts)) for d in g.decisions],
+            'spikes': [(list(s.indices), list(s.step_offsets), s.n_steps) for s in spikes],
+            'readout_spikes': [(list(s.indices), list(s.step_offsets)) for s in readout_spikes],
+            'teach': g.core.counts['teach_events'], 'steps': g.core.counts['steps'],
+            'subscriptions': sorted(s.topic_name for s in g.core.subscriptions)
+            + sorted(s.topic_name for s in g.readout.subscriptions),
+        }
+    finally:
+        g.close()
+
+
+def test_in_process_hand_over_equals_dds():
+    """Direct calls between adapter, core and readout give bit-identical results, topics kept."""
+    dds = _run_graph(direct=False)
+    direct = _run_graph(direct=True)
+    assert direct['linked'] == ['/event_camera/spikes', '/snn_core/readout_spikes']
+    assert '/event_camera/spikes' in dds['subscriptions']
+    assert '/event_camera/spikes' not in direct['subscriptions']
+    assert '/snn_core/readout_spikes' not in direct['subscriptions']
+    assert len(dds['decisions']) == 12 and dds['teach'] >= 10
+    assert sum(sum(d[3]) for d in dds['decisions']) > 0, 'readout never spiked'
+    for key in ('decisions', 'spikes', 'readout_spikes', 'teach', 'steps'):
+        assert direct[key] == dds[key], key
+
+
+BLAS_PROBE = textwrap.dedent("""
+    import os, sys
+    seen = []
+
+    class Hook:
+        def find_spec(self, name, path=None, target=None):
+            if name == 'numpy':
+                seen.append(os.environ.get('OPENBLAS_NUM_THREADS', 'unset'))
+
+    sys.meta_path.insert(0, Hook())
+    import snn_ros.nodes.composed  # noqa
+    print(seen[0] if seen else 'numpy not loaded')
+""")
+
+
+@pytest.mark.parametrize('preset, expected', [(None, '1'), ('3', '3')])
+def test_node_processes_set_one_blas_thread_before_numpy_loads(preset, expected):
+    """Node processes: OPENBLAS_NUM_THREADS=1 is in place when numpy loads (a user's wins)."""
+    env = {k: v for k, v in os.environ.items() if k != 'OPENBLAS_NUM_THREADS'}
+    if preset is not None:
+        env['OPENBLAS_NUM_THREADS'] = preset
+    out = subprocess.run([sys.executable, '-c', BLAS_PROBE], env=env, capture_output=True,
+                         text=True, timeout=120, cwd=Path(__file__).resolve().parent.parent)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split()[-1] == expected

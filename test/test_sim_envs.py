@@ -130,3 +130,26 @@ print('ok')
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
                          timeout=300)
     assert out.returncode == 0 and out.stdout.strip() == 'ok', out.stderr[-2000:]
+
+
+@pytest.mark.parametrize('task', ['pendulum', 'mobile'])
+def test_policies_act_alike_on_the_sim_messages(task):
+    """The hand-written controller decides the same from the published messages."""
+    from snn_ros.sim.closed_loop import joint_state_msg, laser_scan_msg
+    from snn_ros.sim.policies import observation_from_messages
+
+    env = make_env(task, max_steps=40)
+    policy = hand_policy(env)
+    obs = env.reset(3)
+    chosen = set()
+    for k in range(40):
+        msgs = observation_from_messages(joint_state=joint_state_msg(obs, k),
+                                         scan=laser_scan_msg(obs, k))
+        action = policy(obs)
+        assert policy(msgs) == action
+        chosen.add(action)
+        res = env.step(action)
+        if res.done:
+            break
+        obs = res.obs
+    assert len(chosen) >= 2

@@ -11,7 +11,7 @@ import yaml
 
 pytest.importorskip('mujoco')
 
-from snn_ros.adapters.encoders import PopulationConfig  # noqa: E402
+from snn_ros.adapters.encoders import NoiseConfig, PopulationConfig  # noqa: E402
 from snn_ros.adapters.imu import ImuAdapter, ImuConfig  # noqa: E402
 from snn_ros.adapters.joint_state import JointStateAdapter, JointStateConfig  # noqa: E402
 from snn_ros.adapters.laser_scan import LaserScanAdapter, LaserScanConfig  # noqa: E402
@@ -21,9 +21,9 @@ from test_launch_static import launch_arguments  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 CASES = {'pendulum': ['joint_state'], 'mobile': ['laser_scan', 'imu']}
-NODE_KEYS = {'use_sim_time', 'mode', 'steps_per_tick', 'seed', 'checkpoint', 'inputs',
-             'hidden', 'status_period_s', 'checkpoint_period_s', 'save_on_shutdown', 'warmup',
-             'error_log_period_s'}
+NODE_KEYS = {'use_sim_time', 'mode', 'steps_per_tick', 'reward_steps', 'silent_label', 'seed',
+             'checkpoint', 'inputs', 'hidden', 'status_period_s', 'checkpoint_period_s',
+             'save_on_shutdown', 'warmup', 'error_log_period_s'}
 
 
 def _params(case):
@@ -35,6 +35,8 @@ def _adapter(name, p):
     p = {k: v for k, v in p.items() if k not in ('use_sim_time', 'dt_s')}
     if 'population' in p:
         p['population'] = PopulationConfig(**p['population'])
+    if 'noise' in p:
+        p['noise'] = NoiseConfig(**p['noise'])
     if name == 'joint_state':
         p['joint_names'] = tuple(p['joint_names'])
         return JointStateAdapter(JointStateConfig(**p), 1_000_000)
@@ -64,10 +66,19 @@ def test_sim_config_wires_sim_adapters_core_and_readout_consistently(case):
     table = list(zip(readout['control']['table_linear_x'],
                      readout['control']['table_angular_z']))
     assert table == [tuple(map(float, row)) for row in env.action_table]
-    # One decision per control period, one /clock tick per window, all on sim time.
-    window_s = readout['window_steps'] * net.dt_s
-    assert net.readout.window_steps == readout['window_steps'] == core['steps_per_tick']
-    assert window_s == pytest.approx(env.control_dt_s) == pytest.approx(sim['clock_period_s'])
+    # Lockstep: the sim waits for each command, the core steps as the sensor spikes arrive
+    # and every sensor sample spans exactly one decision window (one command per period).
+    assert sim['lockstep'] is True and core['mode'] == 'sync'
+    window = readout['window_steps']
+    assert net.readout.window_steps == window
+    for a in CASES[case]:
+        held = params[a].get('hold_steps', params[a].get('window_steps'))
+        assert held == window, a
+    assert window * net.dt_s <= env.control_dt_s
+    assert sim['clock_period_s'] == pytest.approx(env.control_dt_s)
+    # Each reward is consolidated before the next window; a silent window is one class.
+    assert 0 < core['reward_steps'] < window
+    assert core.get('silent_label', -1) == readout['control'].get('silent_class', -1)
     for node in ('snn_core', 'readout', *CASES[case]):
         assert params[node]['use_sim_time'] is True, node
     assert net.plasticity.learning

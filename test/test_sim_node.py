@@ -199,6 +199,31 @@ def test_sim_cmd_timeout_is_a_second_safety_layer(ros):
     assert sim.cmd_timeouts == 1
 
 
+def test_lockstep_waits_for_its_graph_and_survives_a_dead_controller(ros):
+    executor, add = ros
+    sim = add(SimNode(parameter_overrides=params(task='mobile', seed=5, lockstep=True,
+                                                 lockstep_timeout_s=0.05, cmd_timeout_s=0.3,
+                                                 real_time_factor=100.0)))
+    for _ in range(30):
+        executor.spin_once(timeout_sec=0.01)
+    assert sim.steps == 0 and sim.sim_time_ns == 0  # nobody listens or commands yet
+    ctl = add(Node('controller'))
+    pub = ctl.create_publisher(Twist, 'cmd_vel', RELIABLE)
+    ctl.create_subscription(Float32, 'sim/reward', lambda m: None, RELIABLE)
+    ctl.create_subscription(LaserScan, 'scan', lambda m: pub.publish(_twist(0.3, 0.0)),
+                            qos_profile_sensor_data)
+    assert spin_until(executor, lambda: sim.steps >= 15)
+    # One command per period: the sim never ran ahead of its controller.
+    assert sim.lockstep_timeouts == 0 and sim.commands_received >= sim.steps
+    assert sim.last_result.obs.state['v_forward'] > 0.25
+    executor.remove_node(ctl)  # the controller dies without a last zero command
+    ctl.destroy_node()
+    n = sim.steps
+    assert spin_until(executor, lambda: sim.steps >= n + 10
+                      and abs(sim.last_result.obs.state['v_forward']) < 0.02)
+    assert sim.lockstep_timeouts >= 10 and sim.cmd_timeouts == 1
+
+
 def test_full_loop_composed_with_the_pendulum_config():
     """Sim, joint_state adapter, SNN core and readout in one executor, wired by the YAML."""
     from pathlib import Path
@@ -218,8 +243,12 @@ def test_full_loop_composed_with_the_pendulum_config():
             executor.add_node(node)
         core = next(n for n in nodes if n.get_name() == 'snn_core')
         assert spin_until(executor, lambda: sim.commands_received >= 20, timeout_s=60.0)
-        assert sim.lockstep_timeouts <= 2  # only while the graph was discovering itself
-        assert core.counts['steps'] >= 20 * 30 and core.net.baseline.value != 0.0
+        # Lockstep from the first period: the sim waited for the graph, so nothing was lost.
+        assert sim.lockstep_timeouts == 0
+        # One 20-step decision window per sensor sample, 10 consolidation steps per reward.
+        c = core.counts
+        assert c['steps'] == 20 * c['windows'] + 10 * c['rewards'] and c['windows'] >= 20
+        assert sim.steps - 2 <= c['rewards'] <= sim.steps and core.net.baseline.value != 0.0
         assert sim.sim_time_ns > 20 * 0.04e9 * 0.9
     finally:
         destroy_nodes(executor, nodes)

@@ -8,10 +8,13 @@ setting is forced to the skipped path).
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from snn_ros.core.config import load_yaml
+from snn_ros.core.params import apply
 from snn_ros.study import bptt, ecg, emg, nmnist, report
 from snn_ros.study import run as study_run
 
@@ -52,6 +55,29 @@ def test_study_writes_table_json_and_curves(tiny_study):
     assert [t['target'] for t in on_disk['meta']['targets']]
 
 
+def test_rerender_rewrites_the_report_from_the_stored_runs(tiny_study):
+    out, doc = tiny_study
+    md_before = (out / 'results.md').read_text()
+    (out / 'results.md').unlink()
+    again = study_run.rerender(str(out))
+    assert (out / 'results.md').read_text() == md_before
+    assert again['records'] == json.loads(json.dumps(doc['records']))
+
+
+def test_full_beats_readout_only_only_by_more_than_the_seed_spread():
+    def rec(setting, mean, std):
+        return {'task': 'nmnist', 'setting': setting, 'metric': 'accuracy', 'mean': mean,
+                'std': std}
+
+    def verdict(full, ro, std):
+        rows = study_run.targets([rec('full', full, std), rec('readout_only', ro, std)])
+        return next(t['met'] for t in rows if 'readout-only' in t['target'])
+
+    assert verdict(0.70, 0.62, 0.03) == 'yes'
+    assert verdict(0.647, 0.623, 0.029) == '**no**'
+    assert verdict(0.60, 0.62, 0.01) == '**no**'
+
+
 def test_study_covers_every_present_task_and_setting(tiny_study):
     _, doc = tiny_study
     got = {(r['task'], r['setting']) for r in doc['records']}
@@ -63,6 +89,16 @@ def test_study_covers_every_present_task_and_setting(tiny_study):
         assert {('ecg', 'snn_online'), ('ecg', 'pan_tompkins')} <= got
     if emg.available():
         assert ('emg', 'snn_online') in got
+
+
+def test_nmnist_study_network_is_the_config_file():
+    yaml = Path(__file__).resolve().parent.parent / 'config' / 'nmnist.yaml'
+    cfg = load_yaml(yaml, 'snn_core')
+    assert nmnist.config('full') == cfg
+    assert nmnist.config('readout_only') == apply(cfg, {'plasticity.lr_hidden': 0.0})
+    assert study_run.FULL['nmnist']['epochs'] == study_run.FULL['bptt']['epochs']
+    assert (study_run.FULL['nmnist']['n_hidden'], study_run.FULL['nmnist']['pop_size']) == (
+        cfg.layers.n_hidden, cfg.readout.pop_size)
 
 
 def test_absent_data_gives_skipped_records(tmp_path, monkeypatch):

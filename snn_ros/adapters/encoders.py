@@ -200,11 +200,23 @@ class StepCursor:
         """Forget the emitted steps."""
         self.next_step = None
 
-    def sample_batch(self, t_ns: int, indices: np.ndarray, population_size: int) -> SpikeBatch:
-        """Return the batch of one sample at ``t_ns`` in which ``indices`` spike; commit it."""
-        first_step, n_steps = self.span(t_ns, t_ns)
-        batch = events_to_batch(np.full(indices.size, t_ns, np.int64), indices, first_step,
-                                n_steps, self.dt_ns, population_size)
+    def sample_batch(self, t_ns: int, indices: np.ndarray, population_size: int,
+                     hold_steps: int = 1) -> SpikeBatch:
+        """Return the batch of one sample at ``t_ns`` in which ``indices`` spike; commit it.
+
+        ``hold_steps > 1`` holds the sample: ``indices`` spike in every step from the stamp's
+        step to ``hold_steps - 1`` steps later, less the steps already emitted (at least one),
+        so a stream sampled faster than the hold keeps pace with its stamps.
+        """
+        if hold_steps > 1:
+            first_step, n_steps = self.span(t_ns, t_ns + (hold_steps - 1) * self.dt_ns)
+            offsets = np.repeat(np.arange(n_steps, dtype=np.int64), indices.size)
+            batch = steps_to_batch(offsets, np.tile(indices, n_steps), first_step, n_steps,
+                                   self.dt_ns, population_size)
+        else:
+            first_step, n_steps = self.span(t_ns, t_ns)
+            batch = events_to_batch(np.full(indices.size, t_ns, np.int64), indices, first_step,
+                                    n_steps, self.dt_ns, population_size)
         self.commit(first_step, n_steps)
         return batch
 
@@ -611,6 +623,7 @@ class PopulationEncoder:
                 or not np.all(np.isfinite(self.lo)) or not np.all(np.isfinite(self.hi)):
             raise ConfigError('population ranges must be finite with max > min')
         self.n_signals = self.lo.size
+        self.encode(self.lo)  # compile (or load) the kernel now, not at the first message
 
     @property
     def n_channels(self) -> int:
@@ -660,3 +673,58 @@ class SampleEncoder:
     def reset(self) -> None:
         """Forget the delta reference levels."""
         self.delta.reset()
+
+
+# --------------------------------------------------------------------------------------------
+# Background noise channels (exploration for reward learning)
+
+
+@dataclass(frozen=True)
+class NoiseConfig:
+    """Poisson background spikes on extra channels after an adapter's sensor channels."""
+
+    channels: int = param(0, 'noise channels appended after the sensor channels (0 = none); '
+                          'exploration for learning from reward', min=0, max=65536)
+    rate_hz: float = param(50.0, 'spike rate of each noise channel', min=0.0, max=1e6)
+    seed: int = param(0, 'seed of the noise generator (the same messages give the same '
+                      'spikes)', min=0, max=(1 << 31) - 1)
+
+    def __post_init__(self) -> None:
+        validate_config(self)
+
+
+def noise_field() -> Any:
+    """Return the ``noise`` field of a population adapter's config (a :class:`NoiseConfig`)."""
+    return field(default_factory=NoiseConfig,
+                 metadata={'description': 'background noise channels after the sensor channels'})
+
+
+def hold_steps_param() -> Any:
+    """Return the ``hold_steps`` field of a sampled-sensor adapter's config."""
+    return param(1, 'steps one sample spikes for: its spikes repeat in each step from the stamp '
+                 'to hold_steps - 1 steps later, less the steps a previous sample still holds '
+                 '(1: once, at the stamp)', min=1, max=100000)
+
+
+class NoiseSource:
+    """Add independent Bernoulli spikes (``rate_hz * dt``) on ``cfg.channels`` channels.
+
+    Channel ``first_channel + c`` spikes at each step of a batch with probability
+    ``rate_hz * dt``; the generator advances with every batch (not with :meth:`reset`).
+    """
+
+    def __init__(self, cfg: NoiseConfig, first_channel: int, dt_ns: int) -> None:
+        self.cfg = cfg
+        self.first_channel = int(first_channel)
+        self.p = min(1.0, cfg.rate_hz * check_dt_ns(dt_ns) / NS_PER_S)
+        self.rng = np.random.default_rng(cfg.seed)
+
+    def add(self, batch: SpikeBatch) -> SpikeBatch:
+        """Return ``batch`` with noise spikes over its steps (unchanged without channels)."""
+        if self.cfg.channels == 0 or batch.n_steps == 0:
+            return batch
+        step, chan = np.nonzero(self.rng.random((batch.n_steps, self.cfg.channels)) < self.p)
+        offsets = np.concatenate([batch.step_offsets.astype(np.int64), step])
+        indices = np.concatenate([batch.indices.astype(np.int64), chan + self.first_channel])
+        return steps_to_batch(offsets, indices, batch.t0_ns // batch.dt_ns, batch.n_steps,
+                              batch.dt_ns, batch.population_size)

@@ -5,7 +5,8 @@ Signals, in order: ``ax, ay, az`` (m/s^2) when ``use_linear_acceleration`` and `
 (``2s + 1``) channel per signal; population coding gives ``n_neurons`` neurons per signal over
 the configured range (values outside are clamped to the edge neurons). A field whose covariance
 starts with -1 is absent (sensor_msgs/Imu convention) and encodes no spikes. Each message is one
-sample at its header stamp; its spikes land in that network step (or the next free one).
+sample at its header stamp; its spikes land in that network step (or the next free one), or,
+with ``hold_steps > 1``, repeat in each of ``hold_steps`` steps from there (the sample held).
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ import numpy as np
 
 from snn_ros.adapters.base import Adapter, SpikeBatch
 from snn_ros.adapters.encoders import as_finite_array, check_dt_ns, check_stamp_ns, \
-    check_time_order, NS_PER_S, param, PopulationConfig, SampleEncoder, StepCursor, \
-    validate_config
+    check_time_order, hold_steps_param, NoiseConfig, noise_field, NoiseSource, NS_PER_S, param, \
+    PopulationConfig, SampleEncoder, StepCursor, validate_config
 from snn_ros.adapters.errors import AdapterError, ShapeError
 from snn_ros.core.errors import ConfigError
 
@@ -44,6 +45,8 @@ class ImuConfig:
                                    choices=(False, True))
     time_tolerance_s: float = param(0.005, 'accepted backwards jump of the stamp', min=0.0,
                                     max=3600.0)
+    noise: NoiseConfig = noise_field()
+    hold_steps: int = hold_steps_param()
 
     def __post_init__(self) -> None:
         validate_config(self)
@@ -60,7 +63,7 @@ class ImuAdapter(Adapter):
     """Encode sensor_msgs/Imu messages.
 
     ``n_channels`` = ``2 * n_signals`` (delta) or ``n_signals * population.n_neurons``
-    (population), with ``n_signals`` = 3 or 6.
+    (population), with ``n_signals`` = 3 or 6, plus ``noise.channels``.
     """
 
     def __init__(self, config: ImuConfig, dt_ns: int) -> None:
@@ -82,7 +85,8 @@ class ImuAdapter(Adapter):
         self.n_signals = len(lo)
         self._encoder = SampleEncoder(config.encoding, np.array(thr), config.population,
                                       np.array(lo), np.array(hi))
-        self.n_channels = self._encoder.n_channels
+        self._noise = NoiseSource(config.noise, self._encoder.n_channels, self.dt_ns)
+        self.n_channels = self._encoder.n_channels + config.noise.channels
         self._cursor = StepCursor(self.dt_ns)
         self._tolerance_ns = int(round(config.time_tolerance_s * NS_PER_S))
         self._last_ns: int | None = None
@@ -115,6 +119,7 @@ class ImuAdapter(Adapter):
         t = check_stamp_ns(getattr(msg, 'header', None))
         check_time_order(t, self._last_ns, self._tolerance_ns)
         x = self.read_values(msg)
-        batch = self._cursor.sample_batch(t, self._encoder.encode(x), self.n_channels)
+        batch = self._cursor.sample_batch(t, self._encoder.encode(x), self.n_channels,
+                                          self.config.hold_steps)
         self._last_ns = t
-        return batch
+        return self._noise.add(batch)

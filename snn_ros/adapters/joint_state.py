@@ -6,7 +6,9 @@ in ``joint_names``), quantity ``q`` (position then velocity, the enabled ones) a
 ``(j * n_quantities + q) * n_neurons + k``. An empty ``position`` or ``velocity`` array means
 "not reported" (as the message definition allows) and encodes nothing for that quantity; a
 missing selected joint encodes nothing (``missing='skip'``) or is rejected (``'error'``).
-NaN/inf is rejected only in the values of selected joints.
+NaN/inf is rejected only in the values of selected joints. Each message is one sample at its
+stamp's network step (or the next free one); ``hold_steps > 1`` repeats its spikes in each of
+``hold_steps`` steps from there (the sample held, e.g. over a decision window).
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ import numpy as np
 
 from snn_ros.adapters.base import Adapter, SpikeBatch
 from snn_ros.adapters.encoders import check_dt_ns, check_stamp_ns, check_time_order, \
-    NS_PER_S, param, PopulationConfig, PopulationEncoder, StepCursor, \
-    validate_config
+    hold_steps_param, NoiseConfig, noise_field, NoiseSource, NS_PER_S, param, PopulationConfig, \
+    PopulationEncoder, StepCursor, validate_config
 from snn_ros.adapters.errors import AdapterError, GeometryError, NonFiniteError, ShapeError
 from snn_ros.core.errors import ConfigError
 
@@ -48,6 +50,8 @@ class JointStateConfig:
                                         max=1 << 20)
     time_tolerance_s: float = param(0.005, 'accepted backwards jump of the stamp', min=0.0,
                                     max=3600.0)
+    noise: NoiseConfig = noise_field()
+    hold_steps: int = hold_steps_param()
 
     def __post_init__(self) -> None:
         validate_config(self)
@@ -66,7 +70,8 @@ class JointStateConfig:
 class JointStateAdapter(Adapter):
     """Encode sensor_msgs/JointState messages.
 
-    ``n_channels`` = ``len(joint_names) * n_quantities * population.n_neurons``.
+    ``n_channels`` = ``len(joint_names) * n_quantities * population.n_neurons`` plus
+    ``noise.channels``.
     """
 
     def __init__(self, config: JointStateConfig, dt_ns: int) -> None:
@@ -81,7 +86,9 @@ class JointStateAdapter(Adapter):
         self._population = PopulationEncoder(
             config.population, np.array([lo[q] for q in self._quantities] * n_j),
             np.array([hi[q] for q in self._quantities] * n_j))
-        self.n_channels = n_j * n_q * config.population.n_neurons
+        n_sensor = n_j * n_q * config.population.n_neurons
+        self._noise = NoiseSource(config.noise, n_sensor, self.dt_ns)
+        self.n_channels = n_sensor + config.noise.channels
         self._cursor = StepCursor(self.dt_ns)
         self._tolerance_ns = int(round(config.time_tolerance_s * NS_PER_S))
         self._last_ns: int | None = None
@@ -134,6 +141,7 @@ class JointStateAdapter(Adapter):
         t = check_stamp_ns(getattr(msg, 'header', None))
         check_time_order(t, self._last_ns, self._tolerance_ns)
         x = self.read_values(msg)
-        batch = self._cursor.sample_batch(t, self._population.encode(x), self.n_channels)
+        batch = self._cursor.sample_batch(t, self._population.encode(x), self.n_channels,
+                                          self.config.hold_steps)
         self._last_ns = t
-        return batch
+        return self._noise.add(batch)

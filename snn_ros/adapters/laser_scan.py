@@ -22,7 +22,8 @@ import numpy as np
 
 from snn_ros.adapters.base import Adapter, SpikeBatch
 from snn_ros.adapters.encoders import check_dt_ns, check_stamp_ns, check_time_order, \
-    NS_PER_S, param, StepCursor, steps_to_batch, validate_config
+    NoiseConfig, noise_field, NoiseSource, NS_PER_S, param, StepCursor, steps_to_batch, \
+    validate_config
 from snn_ros.adapters.errors import AdapterError, GeometryError, NonFiniteError, \
     OutOfRangeError, ShapeError
 from snn_ros.core.errors import ConfigError
@@ -43,6 +44,7 @@ class LaserScanConfig:
     max_ranges: int = param(100000, 'longest accepted ranges array', min=1, max=1 << 24)
     time_tolerance_s: float = param(0.005, 'accepted backwards jump of the stamp', min=0.0,
                                     max=3600.0)
+    noise: NoiseConfig = noise_field()
 
     def __post_init__(self) -> None:
         validate_config(self)
@@ -72,13 +74,14 @@ def spike_counts(nearest: np.ndarray, cfg: LaserScanConfig) -> np.ndarray:
 
 
 class LaserScanAdapter(Adapter):
-    """Encode sensor_msgs/LaserScan messages; ``n_channels`` = ``n_sectors``."""
+    """Encode sensor_msgs/LaserScan messages; ``n_channels`` = ``n_sectors + noise.channels``."""
 
     def __init__(self, config: LaserScanConfig, dt_ns: int) -> None:
         super().__init__()
         self.config = config
         self.dt_ns = check_dt_ns(dt_ns)
-        self.n_channels = config.n_sectors
+        self._noise = NoiseSource(config.noise, config.n_sectors, self.dt_ns)
+        self.n_channels = config.n_sectors + config.noise.channels
         self.invalid_ranges = 0
         self.last_nearest = np.full(config.n_sectors, np.inf)
         self._cursor = StepCursor(self.dt_ns)
@@ -137,4 +140,4 @@ class LaserScanAdapter(Adapter):
         self._last_ns = t
         self.invalid_ranges += n_invalid
         self.last_nearest = nearest
-        return batch
+        return self._noise.add(batch)

@@ -22,6 +22,7 @@ import numpy as np
 from snn_ros.core import checkpoint, connectivity, params as params_mod
 from snn_ros.core.config import FeedbackMode, ModulationMode, NetworkConfig
 from snn_ros.core.errors import CheckpointError, ConfigError, InputError
+from snn_ros.core.fused import run_steps
 from snn_ros.core.neurons import LIFParams, LIFState, lif_integrate_reset, lif_threshold
 from snn_ros.core.teaching import class_gather, margin_wta, ModulatoryProjection, RewardBaseline
 
@@ -80,6 +81,12 @@ class _Proj:
 def _default_projection_factory() -> Callable[..., Any]:
     from snn_ros.core.plasticity import Projection
     return Projection
+
+
+def _stored_weights(proj: Any) -> np.ndarray:
+    """Return a projection's weights as stored, without bringing lazy synapses up to date."""
+    arrays = getattr(proj, 'arrays', None)
+    return arrays.w if arrays is not None else proj.weights()
 
 
 class Network:
@@ -181,6 +188,14 @@ class Network:
         self._mod_pending = False
         self._delta_rule = ro.delta_rule
         self._all_readout = np.arange(ro.n_readout, dtype=np.int64)
+        # per projection, for run_flat: pre group (-1: input), post group, flags
+        self._batch_pre = np.array([-1 if p.pre == INPUT else p.pre for p in self.projections],
+                                   np.int64)
+        self._batch_post = np.array([p.post for p in self.projections], np.int64)
+        self._batch_plastic = np.array([p.proj.plastic for p in self.projections], np.bool_)
+        self._fused = all(hasattr(p.proj, 'begin_batch') for p in self.projections)
+        self._batch_fired_all = np.array([p.kind == 'readout' and self._delta_rule
+                                          for p in self.projections], np.bool_)
 
     # ------------------------------------------------------------------ stepping
     @property
@@ -189,6 +204,10 @@ class Network:
         return self._t
 
     def _check_indices(self, input_indices: Any) -> np.ndarray:
+        idx = self._valid_indices(input_indices)
+        return np.unique(idx).astype(np.int64) if idx.size else np.zeros(0, np.int64)
+
+    def _valid_indices(self, input_indices: Any) -> np.ndarray:
         try:
             idx = np.asarray(input_indices)
         except Exception as err:
@@ -203,7 +222,7 @@ class Network:
         if lo < 0 or hi >= self.n_inputs:
             raise InputError(f'input index out of range [0, {self.n_inputs}): min {lo}, '
                              f'max {hi}')
-        return np.unique(idx).astype(np.int64)
+        return idx
 
     def step(self, input_indices: Any) -> np.ndarray:
         """Advance one step with the given input channels spiking; return readout spikes.
@@ -261,15 +280,91 @@ class Network:
         """Run ``n_steps`` steps; ``indices[i]`` spikes at step ``step_offsets[i]``.
 
         This is the layout of :class:`snn_ros.adapters.base.SpikeBatch`. Returns the readout
-        spikes per step.
+        spikes per step. Same result as :meth:`run` (one numba call for the whole batch).
 
         Raises:
             InputError: mismatched lengths, offsets decreasing or outside ``[0, n_steps)``,
                 or indices out of range; nothing is stepped then.
         """
-        idx = np.asarray(indices)
-        off = np.asarray(step_offsets)
-        n_steps = int(n_steps)
+        ro_idx, ro_off, _, _ = self.run_flat(indices, step_offsets, n_steps)
+        bounds = np.searchsorted(ro_off, np.arange(int(n_steps) + 1))
+        return [ro_idx[bounds[k]:bounds[k + 1]] for k in range(int(n_steps))]
+
+    def run_flat(self, indices: Any, step_offsets: Any, n_steps: int, *, hidden: bool = False
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Run a :class:`SpikeBatch`-shaped batch; return spikes as (indices, step) pairs.
+
+        Returns:
+            ``(readout_idx, readout_step, hidden_idx, hidden_step)``; hidden layer ``k`` at
+            ``k * n_hidden``, empty unless ``hidden``. Steps count from 0 within the batch.
+
+        Raises:
+            InputError: as :meth:`run_batch`; nothing is stepped then.
+        """
+        idx, bounds, n_steps = self._check_batch(indices, step_offsets, n_steps)
+        if not self._fused:
+            return self._run_flat_stepwise(idx, bounds, n_steps, hidden)
+        n_ro = self.groups[self.readout_group].v.size
+        ro_out = np.empty(n_steps * n_ro, np.int64)
+        ro_off = np.empty(n_steps * n_ro, np.int64)
+        n_hid_all = sum(g.v.size for g in self.groups[:self.readout_group])
+        size_h = n_steps * n_hid_all if hidden else 0
+        hid_out = np.empty(size_h, np.int64)
+        hid_off = np.empty(size_h, np.int64)
+        if n_steps == 0:
+            return ro_out, ro_off, hid_out, hid_off
+        t0 = self._t
+        if self._mod_pending:
+            self._push_modulation(t0)
+        for p in self.projections:
+            p.proj.begin_batch(t0, n_steps)
+        groups, lif = self.groups, self._lif
+        projs = tuple(p.proj.arrays for p in self.projections)
+        nsp = np.zeros(len(groups), np.int64)
+        n_r, n_h = run_steps(
+            n_steps, t0, idx, bounds, tuple(g.v for g in groups),
+            tuple(g.theta for g in groups), tuple(g.ref for g in groups),
+            tuple(g.i_in for g in groups), tuple(g.spiked for g in groups),
+            tuple(g.idx for g in groups), nsp, lif.alpha, lif.reset_mode,
+            lif.refractory_steps, lif.homeostasis, lif.eta, lif.p_target, lif.theta_min,
+            lif.theta_max, projs, self._batch_pre, self._batch_post, self._batch_plastic,
+            self._batch_fired_all, self._all_readout, self.readout_group, self.class_of,
+            self._counts, self._stat_spikes, self.config.layers.n_hidden, hidden, ro_out,
+            ro_off, hid_out, hid_off)
+        for g, n in zip(groups, nsp):
+            g.n_spikes = int(n)
+        self._window_n += n_steps
+        self._stat_steps += n_steps
+        self._t = t0 + n_steps
+        return ro_out[:n_r], ro_off[:n_r], hid_out[:n_h], hid_off[:n_h]
+
+    def _run_flat_stepwise(self, idx: np.ndarray, bounds: np.ndarray, n_steps: int,
+                           hidden: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``run_flat`` one :meth:`step` at a time (projections without the fused kernels)."""
+        n_h = self.config.layers.n_hidden
+        parts: tuple[list[np.ndarray], ...] = ([], [], [], [])
+        for s in range(n_steps):
+            self._step(idx[bounds[s]:bounds[s + 1]])
+            spikes = [g.spikes.astype(np.int64) for g in self.groups]
+            parts[0].append(spikes[self.readout_group].copy())
+            parts[1].append(np.full(spikes[self.readout_group].size, s, np.int64))
+            if hidden:
+                h = np.concatenate([x + k * n_h for k, x in
+                                    enumerate(spikes[:self.readout_group])])
+                parts[2].append(h)
+                parts[3].append(np.full(h.size, s, np.int64))
+        return tuple(np.concatenate(x) if x else np.zeros(0, np.int64)  # type: ignore
+                     for x in parts)
+
+    def _check_batch(self, indices: Any, step_offsets: Any, n_steps: Any
+                     ) -> tuple[np.ndarray, np.ndarray, int]:
+        """Validate a batch; return the per-step sorted unique channels and their bounds."""
+        try:
+            idx = np.asarray(indices)
+            off = np.asarray(step_offsets)
+            n_steps = int(n_steps)
+        except Exception as err:
+            raise InputError(f'batch not convertible to arrays: {err}') from err
         if n_steps < 0:
             raise InputError(f'n_steps must be >= 0, got {n_steps}')
         if idx.ndim != 1 or off.ndim != 1 or idx.shape != off.shape:
@@ -282,9 +377,16 @@ class Network:
                 raise InputError('step_offsets must be non-decreasing')
             if int(off.min()) < 0 or int(off.max()) >= n_steps:
                 raise InputError(f'step_offsets outside [0, {n_steps})')
-        self._check_indices(idx)
-        bounds = np.searchsorted(off, np.arange(n_steps + 1))
-        return self.run([idx[bounds[k]:bounds[k + 1]] for k in range(n_steps)])
+        idx = self._valid_indices(idx)
+        if idx.size:   # sorted unique channels per step, as step() uses them
+            key = off.astype(np.int64) * self.n_inputs + idx.astype(np.int64)
+            if not bool(np.all(key[1:] > key[:-1])):   # adapters already send them so
+                key = np.unique(key)
+            off_u, idx = np.divmod(key, self.n_inputs)
+        else:
+            off_u = idx = np.zeros(0, np.int64)
+        bounds = np.searchsorted(off_u, np.arange(n_steps + 1)).astype(np.int64)
+        return idx.astype(np.int64), bounds, n_steps
 
     # ------------------------------------------------------------------ decisions, teaching
     def decision(self) -> Decision:
@@ -463,8 +565,12 @@ class Network:
         ``threshold_mean`` (per layer, readout last), ``weight_norm`` (per projection),
         ``modulation`` (mean absolute hidden signal, population activity norm, events),
         ``learning``, ``learning_rate``.
+
+        Reading it changes nothing else: ``weight_norm`` is the norm of the stored weights,
+        in which a synapse whose presynaptic neuron stayed silent since the third factor last
+        changed lags until its next spike (bringing every synapse up to date would split the
+        lazy closed-form sums and move later results in the last bits).
         """
-        self._flush()
         steps = max(self._stat_steps, 1)
         dur = steps * self.config.dt_s
         sizes = [g.v.size for g in self.groups]
@@ -473,7 +579,7 @@ class Network:
             'steps': int(self._stat_steps), 't': int(self._t),
             'rate_hz': rates[:-1], 'readout_rate_hz': rates[-1],
             'threshold_mean': [float(g.theta.mean()) for g in self.groups],
-            'weight_norm': {p.name: float(np.linalg.norm(p.proj.weights()))
+            'weight_norm': {p.name: float(np.linalg.norm(_stored_weights(p.proj)))
                             for p in self.projections},
             'modulation': {'hidden_abs_mean': float(np.abs(self._m_hidden).mean()),
                            'population_norm': float(np.linalg.norm(self.modulation.activity)),
@@ -514,8 +620,11 @@ class Network:
 
     # ------------------------------------------------------------------ checkpoints
     def state_arrays(self) -> dict[str, np.ndarray]:
-        """Return every state array by name (after bringing the projections up to date)."""
-        self._flush()
+        """Return every state array by name: what resumes the network bit-identically.
+
+        Side-effect free: the projections' lazy state is stored as it is (not brought up to
+        date first), so saving a checkpoint never changes the run that saved it.
+        """
         out: dict[str, np.ndarray] = {}
         for k, g in enumerate(self.groups):
             for key in ('v', 'theta', 'ref', 'i_in'):

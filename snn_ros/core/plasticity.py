@@ -37,11 +37,12 @@ in an epoch with base step b: ``e(k) = lam ** (k - b) (C + X N_j(k))`` and
 ``w(k) = W + g_j ((C + X N_j(k)) P(k - b) - X S_j(k))``. A post spike is O(1), a pre spike
 O(1) per synapse of its row (no post-spike history is replayed). Epochs are the g segments,
 also split every H steps so that ``lam ** -(k - b) <= 256`` (cancellation stays ~1e-13
-relative); a row is moved to the current epoch lazily (O(1) per synapse per epoch boundary
-crossed), and when the epoch history is full every row is moved once. ``w`` and ``e`` hold
-``W`` and ``C``, which equal the weight and eligibility after ``flush``. The same tolerance
-and clipping rules apply (clipping where the weight is evaluated: at delivery, at each pre
-spike and at flush).
+relative); a row is moved to the current epoch lazily, O(1) per synapse however many epochs
+it crosses (per-post composite tables of the crossed epochs, one per start epoch, extended by
+O(n_post) per epoch when a row needs it: ``_fast_table``), and when the epoch history is full
+every row is moved once. ``w`` and ``e`` hold ``W`` and ``C``, which equal the weight and
+eligibility after ``flush``. The same tolerance and clipping rules apply (clipping where the
+weight is evaluated: at delivery, at each pre spike and at flush).
 
 Contract: every presynaptic spike goes through ``deliver`` or ``on_pre_spikes`` (the latter
 catches the row up itself when ``deliver`` was skipped); the order of the calls within a step
@@ -53,6 +54,14 @@ module-level kernels (``step_kernel``, or ``deliver_plastic``, ``on_post_kernel`
 caller's own njit step loop, as bench/core.py does. Numba's on-disk cache of such a caller is
 not invalidated when this module changes: clear the caller's ``__pycache__/*.nbi|nbc`` after
 editing it.
+
+Cost per call and per synapse: the kernels are compiled without numba's reference-counting
+runtime (``njit_no_nrt``; they never allocate), since with it every call increfs and decrefs
+the 36 arrays of ``ProjectionArrays`` (3.8 us per ``step_kernel`` call without spikes; 0.2 us
+without the runtime). Rows start at random places in arrays larger than the caches, so each
+kernel prefetches the synapses of the next ``_AHEAD`` rows while processing one
+(``prefetch_rows`` lets a step loop start the first rows of a later call early); on large
+projections this halves the time per synapse.
 
 Tolerance: the fast path equals the every-step rule up to float64 rounding (relative
 differences ~1e-13 on the weight changes; tests use rtol 1e-9) as long as no weight reaches a
@@ -68,13 +77,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from snn_ros.core._numba import njit
+from snn_ros.core._numba import njit_no_nrt as njit, prefetch
 from snn_ros.core.errors import CheckpointError, ConfigError, InputError
 
 __all__ = [
     'Projection', 'ProjectionArrays', 'catch_up_all', 'deliver_plastic', 'deliver_static',
     'fast_horizon', 'geometric_table', 'on_post_kernel', 'on_pre_kernel', 'power_table',
-    'push_segment', 'step_kernel',
+    'prefetch_rows', 'push_segment', 'step_kernel',
 ]
 
 _TABLE = 4096
@@ -82,6 +91,7 @@ _R_MAX = 256.0      # fast path: bound on lam ** -(t - b) inside an epoch
 _H_MAX = 256        # fast path: longest epoch (steps)
 _FAR_PAST = -(1 << 60)
 _FAR_FUTURE = 1 << 62
+_AHEAD = 2          # rows prefetched ahead of the one being processed
 
 
 class ProjectionArrays(NamedTuple):
@@ -119,6 +129,9 @@ class ProjectionArrays(NamedTuple):
     pre_t: np.ndarray        # int64[1], fast path: last step on_pre switched a row
     pp: np.ndarray           # float64[T], P(n) = sum_{v=1..n} lam ** v
     pinv: np.ndarray         # float64[H + 2], lam ** -n
+    comp: np.ndarray         # float64[history_segments, n_post, 4], fast path: move tables
+    comp_c: np.ndarray       # int64[history_segments], epoch each table reaches (-1: none)
+    comp_l: np.ndarray       # float64[history_segments], scale L of each table
 
 
 def fast_horizon(lam_x: float, lam_e: float) -> int:
@@ -152,6 +165,28 @@ def geometric_table(lam: float, n: int = _TABLE) -> np.ndarray:
 
 
 @njit
+def _set_row(dst, r, src):
+    """``dst[r, :] = src`` element by element (no temporary even when they overlap)."""
+    for j in range(src.shape[0]):
+        dst[r, j] = src[j]
+
+
+@njit
+def _prefetch_row(indices, w, e, s0, s1):
+    """Prefetch the synapses s0 .. s1 - 1 (w, e and indices; 64-byte lines).
+
+    Rows start at random places in arrays larger than the caches; loading the next rows
+    while the current one is processed halves the time per synapse on large projections.
+    """
+    for s in range(s0, s1, 8):
+        prefetch(w, s)
+        if e.shape[0] > 0:
+            prefetch(e, s)
+    for s in range(s0, s1, 16):
+        prefetch(indices, s)
+
+
+@njit
 def _lpow(tab, lam, n):
     """Return ``lam ** n`` (table for small n)."""
     if n < tab.shape[0]:
@@ -178,7 +213,7 @@ def _geo_far(lam, n):
 
 
 @njit
-def _catch_up_many(a, sel, by_post, t_end, i_post, deliver, rt_step):
+def _catch_up_many(a, sel, r0, r1, by_post, t_end, i_post, deliver, rt_step):
     """Complete the selected synapses through step t_end (the catch-up of the rule).
 
     Per synapse s (i -> j), for k in (done, t_end]: e = lam_e e + x_i(k) s_j(k);
@@ -187,9 +222,10 @@ def _catch_up_many(a, sel, by_post, t_end, i_post, deliver, rt_step):
     term per post spike: ``sum_{u=k+1}^{p} e(u) = e(k) lam Q(p - k) + x_i(p)``, where
     ``Q(n) = sum_{v<n} lam_e ** v``.
 
-    ``sel`` lists presynaptic rows (``by_post`` False: every synapse of each row; sets
-    ``rt[i] = rt_step``; with ``deliver`` also ``i_post[j] += w`` after the catch-up) or
-    postsynaptic columns (``by_post`` True). The whole catch-up is written out in this one
+    ``sel[r0:r1]`` lists presynaptic rows (``by_post`` False: every synapse of each row; sets
+    ``rt[i] = rt_step`` unless rt_step < 0; with ``deliver`` also ``i_post[j] += w`` after the
+    catch-up) or postsynaptic columns (``by_post`` True); with an empty ``sel`` the rows or
+    columns r0 .. r1 - 1 themselves. The whole catch-up is written out in this one
     function, without array-taking helpers, so numba emits no reference counting per synapse.
     Mutates w, e, done (rt, i_post).
     """
@@ -204,13 +240,15 @@ def _catch_up_many(a, sel, by_post, t_end, i_post, deliver, rt_step):
     i = 0
     xti = 0
     xai = xbi = loi = hii = 0.0
-    for r in range(sel.shape[0]):
-        fixed = sel[r]
+    use_sel = sel.shape[0] > 0
+    for r in range(r0, r1):
+        fixed = sel[r] if use_sel else r
         if by_post:
             n0, n1 = post_indptr[fixed], post_indptr[fixed + 1]
         else:
             n0, n1 = indptr[fixed], indptr[fixed + 1]
-            rt[fixed] = rt_step
+            if rt_step >= 0:
+                rt[fixed] = rt_step
             i = fixed
             xti, xai, xbi, loi, hii = xt[i], xa[i], xb[i], lo[i], hi[i]
         for n in range(n0, n1):
@@ -313,19 +351,63 @@ def _seg_of(seg_start, nseg, base):
 
 
 @njit
-def _fast_rows(a, sel, t, i_post, deliver, switch):
-    """Bring rows ``sel`` to the current epoch; deliver ``w(t - 1)``; switch at a pre spike.
+def _fast_table(a, m0, cur):
+    """Bring the composite of epochs ``m0 .. cur - 1`` up to date; return its scale ``L``.
+
+    Moving a row from epoch m0 to epoch cur maps, per synapse, ``(W, C)`` with row trace X to
+    ``W + C A_j + X B_j`` and ``L (C + X K_j)``, and X to ``L X``: with ``L`` the product of
+    ``lam ** len`` over the epochs, ``K_j`` the post spikes of j over them and, per epoch m
+    (g, N, S from seg_q, ``L_m`` the scale before m, ``K_j`` including m),
+    ``A_j += g L_m P(len)`` and ``B_j += g L_m (K_j P(len) - S)``. ``comp[m0]`` holds
+    ``(A, B, K)`` per post, extended epoch by epoch in order (the same operations whenever it
+    is computed; closed epochs never change), so a move costs O(1) per synapse however many
+    epochs it spans, and O(n_post) per epoch added to a table. Mutates comp, comp_c, comp_l.
+    """
+    comp, comp_c, comp_l = a.comp, a.comp_c, a.comp_l
+    c = comp_c[m0]
+    tab = comp[m0]
+    if c < 0:
+        tab[:, :] = 0.0
+        comp_l[m0] = 1.0
+        c = m0
+    el = comp_l[m0]
+    if c < cur:
+        seg_start, seg_q, pp, px = a.seg_start, a.seg_q, a.pp, a.px
+        lam = a.lam[1]
+        nt = px.shape[0]
+        for m in range(c, cur):
+            ln = seg_start[m + 1] - seg_start[m]
+            lam_l = px[ln] if ln < nt else lam ** ln
+            p_l = pp[ln] if ln < nt else lam * _geo_far(lam, ln)
+            q = seg_q[m]
+            for j in range(tab.shape[0]):
+                gl = q[j, 0] * el
+                k = comp[m0, j, 2] + q[j, 1]
+                comp[m0, j, 0] += gl * p_l
+                comp[m0, j, 1] += gl * (k * p_l - q[j, 2])
+                comp[m0, j, 2] = k
+            el *= lam_l
+        comp_l[m0] = el
+        comp_c[m0] = cur
+    return el
+
+
+@njit
+def _fast_rows(a, sel, every, t, i_post, deliver, switch):
+    """Bring rows ``sel`` (all with ``every``) to the current epoch, deliver, switch at spikes.
+
+    Delivery adds ``w(t - 1)``; the switch is the representation change of a pre spike.
 
     Weights are clipped to the row's bounds where they are evaluated: ``w(t - 1)`` when
     delivering or switching, the weight at the epoch base when only moving (compaction).
-    Mutates w, e (W, C), xr, xd, rb (and with ``switch`` xa, xb, xt, pre_t), i_post.
+    Mutates w, e (W, C), xr, xd, rb (and with ``switch`` xa, xb, xt, pre_t), i_post, the
+    composite tables.
     """
     indptr, indices, w, e = a.indptr, a.indices, a.w, a.e
-    xr, xd, rb, xa, xb, xt, lo, hi = a.xr, a.xd, a.rb, a.xa, a.xb, a.xt, a.lo, a.hi
-    seg_start, seg_q = a.seg_start, a.seg_q
-    pp, px, pinv = a.pp, a.px, a.pinv
+    xr, xd, rb, xt, lo, hi = a.xr, a.xd, a.rb, a.xt, a.lo, a.hi
+    seg_start, seg_q, comp, comp_c, comp_l = a.seg_start, a.seg_q, a.comp, a.comp_c, a.comp_l
+    pp, pinv = a.pp, a.pinv
     lam = a.lam[1]
-    nt = px.shape[0]
     nseg = a.nseg[0]
     cur = nseg - 1
     b = seg_start[cur] - 1
@@ -333,70 +415,56 @@ def _fast_rows(a, sel, t, i_post, deliver, switch):
     pn = _pfun(pp, lam, t - 1 - b) if evaluate else 0.0
     d = pinv[t - b] if switch else 0.0
     q_c = seg_q[cur]
-    for r in range(sel.shape[0]):
-        i = sel[r]
+    n_rows = indptr.shape[0] - 1 if every else sel.shape[0]
+    for r in range(n_rows):
+        i = r if every else sel[r]
+        for ahead in range(1 if r else 0, _AHEAD + 1):
+            if r + ahead < n_rows:
+                k = r + ahead if every else sel[r + ahead]
+                _prefetch_row(indices, w, e, indptr[k], indptr[k + 1])
         sw = switch and xt[i] != t
+        s0, s1 = indptr[i], indptr[i + 1]
+        if s0 == s1:
+            # no synapse: only the trace (xr, xd, rb serve synapses only)
+            if sw:
+                _fast_trace(a, i, t)
+            continue
         m0 = _seg_of(seg_start, nseg, rb[i])
         x0 = xr[i]
         xc = x0
         dc = xd[i]
-        for m in range(m0, cur):
-            ln = seg_start[m + 1] - seg_start[m]
-            lam_l = px[ln] if ln < nt else lam ** ln
-            xc *= lam_l
-            dc *= lam_l
-        s0, s1 = indptr[i], indptr[i + 1]
         loi, hii = lo[i], hi[i]
         if m0 < cur:
-            if m0 + 1 == cur:
-                # the common move: one epoch boundary, constants hoisted
-                ln = seg_start[cur] - seg_start[m0]
-                lam_l = px[ln] if ln < nt else lam ** ln
-                p_l = pp[ln] if ln < nt else lam * _geo_far(lam, ln)
-                q_m = seg_q[m0]
-                if sw:
-                    # the hot case, fused: move, evaluate and clip, deliver, switch
-                    for s in range(s0, s1):
-                        j = indices[s]
-                        u = e[s] + x0 * q_m[j, 1]
-                        ww = w[s] + q_m[j, 0] * (u * p_l - x0 * q_m[j, 2])
-                        c = lam_l * u
-                        g = q_c[j, 0]
-                        nj = q_c[j, 1]
-                        sj = q_c[j, 2]
-                        wv = ww + g * ((c + xc * nj) * pn - xc * sj)
-                        if wv < loi:
-                            ww += loi - wv
-                            wv = loi
-                        elif wv > hii:
-                            ww += hii - wv
-                            wv = hii
-                        if deliver:
-                            i_post[j] += wv
-                        e[s] = c - d * nj
-                        w[s] = ww + g * d * sj
-                    s1 = s0      # done: the passes below see an empty row
+            el = _fast_table(a, m0, cur) if comp_c[m0] != cur else comp_l[m0]
+            xc = x0 * el
+            dc *= el
+            if sw:
+                # the hot case, fused: move, evaluate and clip, deliver, switch
                 for s in range(s0, s1):
                     j = indices[s]
-                    u = e[s] + x0 * q_m[j, 1]
-                    w[s] += q_m[j, 0] * (u * p_l - x0 * q_m[j, 2])
-                    e[s] = lam_l * u
-            else:
-                for s in range(s0, s1):
-                    j = indices[s]
-                    c = e[s]
-                    ww = w[s]
-                    xm = x0
-                    for m in range(m0, cur):
-                        ln = seg_start[m + 1] - seg_start[m]
-                        lam_l = px[ln] if ln < nt else lam ** ln
-                        p_l = pp[ln] if ln < nt else lam * _geo_far(lam, ln)
-                        u = c + xm * seg_q[m, j, 1]
-                        ww += seg_q[m, j, 0] * (u * p_l - xm * seg_q[m, j, 2])
-                        c = lam_l * u
-                        xm *= lam_l
-                    e[s] = c
-                    w[s] = ww
+                    c0 = e[s]
+                    ww = w[s] + c0 * comp[m0, j, 0] + x0 * comp[m0, j, 1]
+                    c = el * (c0 + x0 * comp[m0, j, 2])
+                    g = q_c[j, 0]
+                    nj = q_c[j, 1]
+                    sj = q_c[j, 2]
+                    wv = ww + g * ((c + xc * nj) * pn - xc * sj)
+                    if wv < loi:
+                        ww += loi - wv
+                        wv = loi
+                    elif wv > hii:
+                        ww += hii - wv
+                        wv = hii
+                    if deliver:
+                        i_post[j] += wv
+                    e[s] = c - d * nj
+                    w[s] = ww + g * d * sj
+                s1 = s0      # done: the passes below see an empty row
+            for s in range(s0, s1):
+                j = indices[s]
+                c0 = e[s]
+                w[s] += c0 * comp[m0, j, 0] + x0 * comp[m0, j, 1]
+                e[s] = el * (c0 + x0 * comp[m0, j, 2])
             if not evaluate:
                 for s in range(s0, s1):
                     if w[s] < loi:
@@ -439,28 +507,37 @@ def _fast_rows(a, sel, t, i_post, deliver, switch):
         if sw:
             xr[i] = xc + d
             xd[i] = d
-            n = t - xt[i]
-            x_before = xa[i] * (px[n] if n < nt else a.lam[0] ** n)
-            xb[i] = x_before
-            xa[i] = x_before + 1.0
-            xt[i] = t
-            a.pre_t[0] = t
+            _fast_trace(a, i, t)
         else:
             xr[i] = xc
             xd[i] = dc
 
 
 @njit
+def _fast_trace(a, i, t):
+    """Increment the trace of pre i at its spike at t (xa, xb, xt; pre_t)."""
+    n = t - a.xt[i]
+    x_before = a.xa[i] * (a.px[n] if n < a.px.shape[0] else a.lam[0] ** n)
+    a.xb[i] = x_before
+    a.xa[i] = x_before + 1.0
+    a.xt[i] = t
+    a.pre_t[0] = t
+
+
+@njit
 def _fast_compact(a):
     """Bring every row to the current epoch and drop the older epochs. O(synapses)."""
-    rows = np.arange(a.indptr.shape[0] - 1)
     nseg = a.nseg[0]
     cur = nseg - 1
-    _fast_rows(a, rows, a.seg_start[cur], a.xa, False, False)
+    _fast_rows(a, a.xt[:0], True, a.seg_start[cur], a.xa, False, False)
+    a.comp_c[:] = -1
     if cur > 0:
         a.seg_start[0] = a.seg_start[cur]
-        a.seg_g[0, :] = a.seg_g[cur, :]
-        a.seg_q[0, :, :] = a.seg_q[cur, :, :]
+        _set_row(a.seg_g, 0, a.seg_g[cur])
+        q0, qc = a.seg_q[0], a.seg_q[cur]
+        for j in range(qc.shape[0]):
+            for k in range(4):
+                q0[j, k] = qc[j, k]
         a.nseg[0] = 1
 
 
@@ -473,8 +550,9 @@ def _fast_split(a, start, g):
     """
     cur = a.nseg[0] - 1
     if a.seg_start[cur] == start:
-        a.seg_g[cur, :] = g
-        a.seg_q[cur, :, 0] = g
+        for j in range(g.shape[0]):
+            a.seg_g[cur, j] = g[j]
+            a.seg_q[cur, j, 0] = g[j]
         return
     if cur + 1 == a.seg_start.shape[0]:
         _fast_compact(a)
@@ -492,7 +570,7 @@ def _fast_split(a, start, g):
             seg_q[n, j, 1] = 0.0
         seg_q[n, j, 2] = 0.0
     a.seg_start[n] = start
-    a.seg_g[n, :] = g
+    _set_row(a.seg_g, n, g)
     a.nseg[0] = n + 1
 
 
@@ -501,7 +579,7 @@ def _fast_enter(a, t):
     """Split the epoch when step t lies more than H steps after its base."""
     cur = a.nseg[0] - 1
     if t - (a.seg_start[cur] - 1) > a.mode[0]:
-        _fast_split(a, t, a.seg_g[cur, :].copy())
+        _fast_split(a, t, a.seg_g[cur])
 
 
 @njit
@@ -543,16 +621,21 @@ def deliver_plastic(a, t, pre_idx, i_post):
     """
     if a.mode[0] > 0:
         _fast_enter(a, t)
-        _fast_rows(a, pre_idx, t, i_post, True, False)
+        _fast_rows(a, pre_idx, False, t, i_post, True, False)
         return
-    _catch_up_many(a, pre_idx, False, t - 1, i_post, True, t)
+    _catch_up_many(a, pre_idx, 0, pre_idx.shape[0], False, t - 1, i_post, True, t)
 
 
 @njit
 def deliver_static(indptr, indices, w, pre_idx, i_post):
     """``i_post[j] += w[s]`` for every synapse s of each spiking pre. Mutates i_post."""
-    for n in range(pre_idx.shape[0]):
+    n_rows = pre_idx.shape[0]
+    for n in range(n_rows):
         i = pre_idx[n]
+        for ahead in range(1 if n else 0, _AHEAD + 1):
+            if n + ahead < n_rows:
+                k = pre_idx[n + ahead]
+                _prefetch_row(indices, w, w[:0], indptr[k], indptr[k + 1])
         for s in range(indptr[i], indptr[i + 1]):
             i_post[indices[s]] += w[s]
 
@@ -560,9 +643,7 @@ def deliver_static(indptr, indices, w, pre_idx, i_post):
 @njit
 def _sweep_post(a, j, t_end):
     """Catch up every synapse into post j through t_end; drop its consumed spike history."""
-    sel = np.empty(1, np.int64)
-    sel[0] = j
-    _catch_up_many(a, sel, True, t_end, a.xa, False, 0)
+    _catch_up_many(a, a.xt[:0], j, j + 1, True, t_end, a.xa, False, -1)
     _compact_post(a.ph, a.pcnt, j, t_end)
 
 
@@ -605,18 +686,16 @@ def on_pre_kernel(a, t, pre_idx):
     """``x_i = lam_x ** (t - xt) x_i + 1`` for spiking pres. Mutates xa, xb, xt (rt, synapses)."""
     if a.mode[0] > 0:
         _fast_enter(a, t)
-        _fast_rows(a, pre_idx, t, a.xa, False, True)
+        _fast_rows(a, pre_idx, False, t, a.xa, False, True)
         return
     xa, xb, xt, rt, px = a.xa, a.xb, a.xt, a.rt, a.px
     lam_x = a.lam[0]
-    one = np.empty(1, np.int64)
     for n in range(pre_idx.shape[0]):
         i = pre_idx[n]
         if xt[i] == t:
             continue
         if rt[i] != t:
-            one[0] = i
-            _catch_up_many(a, one, False, t - 1, xa, False, t)
+            _catch_up_many(a, a.xt[:0], i, i + 1, False, t - 1, xa, False, t)
         x_before = xa[i] * _lpow(px, lam_x, t - xt[i])
         xb[i] = x_before
         xa[i] = x_before + 1.0
@@ -632,7 +711,7 @@ def step_kernel(a, t, pre_idx, post_idx, i_post):
     """
     if a.mode[0] > 0:
         _fast_on_post(a, t, post_idx)
-        _fast_rows(a, pre_idx, t, i_post, True, True)
+        _fast_rows(a, pre_idx, False, t, i_post, True, True)
         return
     deliver_plastic(a, t, pre_idx, i_post)
     on_post_kernel(a, t, post_idx)
@@ -640,16 +719,27 @@ def step_kernel(a, t, pre_idx, post_idx, i_post):
 
 
 @njit
+def prefetch_rows(a, pre_idx, count):
+    """Start loading the synapses of the first ``count`` rows of ``pre_idx`` into cache.
+
+    A hint, no state change: a step loop that knows this step's spikes early can call it for
+    a projection processed later (the kernels themselves prefetch ``_AHEAD`` rows ahead
+    within a call, but not the first rows of a call).
+    """
+    e = a.e if a.mode[0] > 0 else a.e[:0]
+    for n in range(min(count, pre_idx.shape[0])):
+        i = pre_idx[n]
+        _prefetch_row(a.indices, a.w, e, a.indptr[i], a.indptr[i + 1])
+
+
+@njit
 def catch_up_all(a, t_end):
     """Complete every synapse through t_end and drop consumed history. O(synapses)."""
     if a.mode[0] > 0:
-        _fast_split(a, t_end + 1, a.seg_g[a.nseg[0] - 1, :].copy())
+        _fast_split(a, t_end + 1, a.seg_g[a.nseg[0] - 1])
         _fast_compact(a)
         return
-    rows = np.arange(a.indptr.shape[0] - 1)
-    rt = a.rt.copy()
-    _catch_up_many(a, rows, False, t_end, a.xa, False, 0)
-    a.rt[:] = rt
+    _catch_up_many(a, a.xt[:0], 0, a.indptr.shape[0] - 1, False, t_end, a.xa, False, -1)
     for j in range(a.pcnt.shape[0]):
         _compact_post(a.ph, a.pcnt, j, t_end)
     nseg = a.nseg[0]
@@ -657,7 +747,8 @@ def catch_up_all(a, t_end):
     if m > 0:
         for r in range(m, nseg):
             a.seg_start[r - m] = a.seg_start[r]
-            a.seg_g[r - m, :] = a.seg_g[r, :]
+            for j in range(a.seg_g.shape[1]):
+                a.seg_g[r - m, j] = a.seg_g[r, j]
         a.nseg[0] = nseg - m
 
 
@@ -673,18 +764,18 @@ def push_segment(a, start, g):
         return
     n = a.nseg[0]
     if a.seg_start[n - 1] == start:
-        a.seg_g[n - 1, :] = g
+        _set_row(a.seg_g, n - 1, g)
         return
     if n == a.seg_start.shape[0]:
         catch_up_all(a, start - 1)
         n = a.nseg[0]
         if a.seg_start[n - 1] == start:
-            a.seg_g[n - 1, :] = g
+            _set_row(a.seg_g, n - 1, g)
             return
         if n == a.seg_start.shape[0]:
             return
     a.seg_start[n] = start
-    a.seg_g[n, :] = g
+    _set_row(a.seg_g, n, g)
     a.nseg[0] = n + 1
 
 
@@ -807,7 +898,9 @@ class Projection:
             rb=np.full(n_pre, -1, np.int64), seg_q=np.zeros((hs, n_post if horizon else 0, 4)),
             pre_t=np.full(1, -1, np.int64),
             pp=float(lam_e) * geometric_table(lam_e) if horizon else np.zeros(1),
-            pinv=power_table(1.0 / lam_f, horizon + 2))
+            pinv=power_table(1.0 / lam_f, horizon + 2),
+            comp=np.zeros((hs, n_post if horizon else 0, 4)),
+            comp_c=np.full(hs, -1, np.int64), comp_l=np.ones(hs))
         self._lr = 0.0
         self._learning = True
         self._m = np.zeros(n_post)
@@ -827,8 +920,9 @@ class Projection:
         value = float(value)
         if not math.isfinite(value):
             raise ConfigError(f'learning_rate must be finite, got {value}')
-        self._lr = value
-        self._dirty = True
+        if value != self._lr:   # an unchanged value leaves no pending update
+            self._lr = value
+            self._dirty = True
 
     @property
     def learning(self) -> bool:
@@ -837,8 +931,9 @@ class Projection:
 
     @learning.setter
     def learning(self, value: bool) -> None:
-        self._learning = bool(value)
-        self._dirty = True
+        if bool(value) != self._learning:
+            self._learning = bool(value)
+            self._dirty = True
 
     # internals -----------------------------------------------------------------------------
     def _enter(self, t: int, *, after_flush_ok: bool = False) -> int:
@@ -907,6 +1002,15 @@ class Projection:
             step_kernel(self.arrays, t, pre, post, i_post)
         else:
             deliver_static(self.arrays.indptr, self.arrays.indices, self.arrays.w, pre, i_post)
+
+    def begin_batch(self, t0, n_steps) -> None:
+        """Hand steps ``t0 .. t0 + n_steps - 1`` to a caller that runs ``step_kernel`` itself.
+
+        For a fused step loop (``snn_ros.core.fused``): the same bookkeeping as ``n_steps``
+        calls of :meth:`step` (a pending third factor takes effect at ``t0``), no kernel work.
+        """
+        self._enter(t0)
+        self._t_last = int(t0) + max(int(n_steps), 1) - 1
 
     def set_modulation(self, t, m_post) -> None:
         """Use ``m_post`` (float64[n_post]) as the third factor from step t on."""
@@ -984,6 +1088,7 @@ class Projection:
             if src.shape != dst.shape:
                 raise CheckpointError(f'state {k!r} has shape {src.shape}, expected {dst.shape}')
             dst[...] = src
+        a.comp_c[:] = -1      # move tables: a cache, recomputed the same way
         self._m = np.array(d['m'], np.float64)
         self._g = np.array(d['g'], np.float64)
         lr, learning, dirty = (float(v) for v in d['scalars'])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
@@ -12,7 +12,7 @@ from rclpy.qos import qos_profile_sensor_data, QoSProfile, ReliabilityPolicy
 from snn_ros.adapters.errors import AdapterError
 from snn_ros.msg import SpikeEvents
 from snn_ros.nodes.common import publish_diagnostics
-from snn_ros.nodes.convert import batch_to_msg
+from snn_ros.nodes.convert import batch_to_data, batch_to_msg, SpikeData
 from snn_ros.nodes.params import ParameterBinding
 from snn_ros.nodes.ratelimit import RateLimitedErrors
 
@@ -48,6 +48,9 @@ class AdapterNode(Node):
     """Decode one sensor topic with an adapter and publish ``SpikeEvents`` on ``~/spikes``.
 
     The subscription (sensor-data QoS) only decodes: ``adapter.process(msg)`` then publish.
+    In one process (``snn_ros_composed``) the spikes also go straight to the consumers added
+    with :meth:`add_local_sink`, before the topic is published; with such consumers the topic
+    is published only while it has a subscriber.
     A malformed message is counted, logged at most once per ``error_log_period_s`` per reason,
     and dropped; the adapter's stream state is unchanged, so the next valid message decodes.
     Every adapter config field is a parameter; a live change rebuilds the adapter (counters
@@ -83,6 +86,7 @@ class AdapterNode(Node):
         self.published = 0
         self.internal_errors = 0
         self._last_rejected = 0
+        self._sinks: list[Callable[[SpikeData], None]] = []
         self._pub = self.create_publisher(SpikeEvents, '~/spikes', SPIKES_QOS)
         self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', DIAGNOSTICS_QOS)
         self.create_subscription(msg_type, input_topic, self._on_msg, qos_profile_sensor_data)
@@ -90,6 +94,19 @@ class AdapterNode(Node):
         self.get_logger().info(
             f'{adapter_cls.__name__}: {self.adapter.n_channels} channels, dt {self.dt_ns} ns, '
             f'{self.resolve_topic_name(input_topic)} -> {self.resolve_topic_name("~/spikes")}')
+
+    @property
+    def spikes_topic(self) -> str:
+        """Return the resolved name of the ``SpikeEvents`` output topic."""
+        return self._pub.topic_name
+
+    def add_local_sink(self, sink: Callable[[SpikeData], None]) -> None:
+        """Hand every output batch to ``sink`` in this process, as the topic would.
+
+        ``sink`` gets what a subscriber of ``~/spikes`` reads (:class:`SpikeData`) and runs
+        in this node's callback, before the topic is published.
+        """
+        self._sinks.append(sink)
 
     def warmup_message(self) -> Any:
         """Return a valid sample message to compile the adapter's kernels at start (or None)."""
@@ -134,8 +151,13 @@ class AdapterNode(Node):
         if batch.n_steps <= 0:
             return
         frame_id = getattr(getattr(msg, 'header', None), 'frame_id', '')
-        self._pub.publish(batch_to_msg(batch, frame_id))
         self.published += 1
+        if self._sinks:
+            data = batch_to_data(batch, frame_id)
+            for sink in self._sinks:
+                sink(data)
+        if not self._sinks or self._pub.get_subscription_count():
+            self._pub.publish(batch_to_msg(batch, frame_id))
 
     def counters(self) -> dict[str, int]:
         """Return received/decoded/rejected counts (and rejections by reason)."""

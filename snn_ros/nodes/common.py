@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any, Callable
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
@@ -32,6 +33,17 @@ def publish_diagnostics(node: Node, publisher: Publisher, what: str, hardware_id
     publisher.publish(diag)
 
 
+def freeze_startup_objects() -> None:
+    """Move every object alive now out of the garbage collector's view (``gc.freeze``).
+
+    Call once the nodes are built: start-up objects (numba dispatchers, configs, messages)
+    live for the whole run, and a full collection over them took up to ~90 ms in the
+    composed graph; afterwards collections only scan what the run allocates.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def run(node_factory: Callable[[], Node], args: Any = None,
         on_exit: Callable[[Node], None] | None = None) -> None:
     """Spin one node until Ctrl-C or shutdown (the body of every node's ``main``).
@@ -45,6 +57,7 @@ def run(node_factory: Callable[[], Node], args: Any = None,
     node = None
     try:
         node = node_factory()
+        freeze_startup_objects()
         rclpy.spin(node)
     except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
         pass

@@ -6,8 +6,15 @@ Usage::
         --ros-args --params-file config/event_camera.yaml -p use_sim_time:=true
 
 The same params YAML as the separate-process launch applies (it is keyed by node name); the
-nodes are the same classes, so the composed graph and the launched one behave alike, with
-intra-process hand-over instead of inter-process transport.
+nodes are the same classes, so the composed graph and the launched one behave alike. The spikes
+of the in-process adapters go straight to the core, and the core's readout spikes straight to
+the readout (:func:`link_in_process`: a function call instead of a DDS round trip through the
+executor; the topics are still published while anyone else subscribes); ``--no-direct`` keeps
+every hand-over on DDS.
+
+Like every node process it runs one BLAS thread (``snn_ros.nodes`` sets
+``OPENBLAS_NUM_THREADS=1`` unless set), and objects alive after start-up are frozen out of the
+garbage collector (:func:`snn_ros.nodes.common.freeze_startup_objects`).
 """
 
 from __future__ import annotations
@@ -19,6 +26,8 @@ from typing import Any, Sequence
 import rclpy
 from rclpy.executors import Executor, ExternalShutdownException, SingleThreadedExecutor
 from rclpy.utilities import remove_ros_args
+
+from snn_ros.nodes.common import freeze_startup_objects
 
 #: adapter name -> (module, class); also the ``adapters`` choices of the launch files.
 ADAPTERS = {
@@ -70,6 +79,37 @@ def build_nodes(adapters: Sequence[str], *, readout: bool = True,
     return nodes
 
 
+def link_in_process(nodes: Sequence[Any]) -> list[str]:
+    """Connect the nodes' spike topics by direct calls where producer and consumer are here.
+
+    Adapter ``~/spikes`` -> the core input listening on the same resolved topic, and the
+    core's ``~/readout_spikes`` -> the readout. The consumer's subscription is destroyed and
+    the producer calls it with exactly what the subscriber would have read
+    (:class:`snn_ros.nodes.convert.SpikeData`), inside the producer's callback; the topic is
+    still published while it has other subscribers. Needs a single-threaded executor (the
+    chain runs in one callback). Returns the linked topics.
+    """
+    from snn_ros.nodes.adapter_node import AdapterNode
+    from snn_ros.nodes.readout_node import ReadoutNode
+    from snn_ros.nodes.snn_core_node import SnnCoreNode
+
+    linked = []
+    adapters = [n for n in nodes if isinstance(n, AdapterNode)]
+    readouts = [n for n in nodes if isinstance(n, ReadoutNode)]
+    for core in [n for n in nodes if isinstance(n, SnnCoreNode)]:
+        for adapter in adapters:
+            sink = core.take_input(adapter.spikes_topic)
+            if sink is not None:
+                adapter.add_local_sink(sink)
+                linked.append(adapter.spikes_topic)
+        for readout in readouts:
+            sink = readout.take_input(core.readout_topic)
+            if sink is not None:
+                core.add_readout_sink(sink)
+                linked.append(core.readout_topic)
+    return linked
+
+
 def destroy_nodes(executor: Executor, nodes: Sequence[Any]) -> None:
     """Tear down nodes spun by ``executor``, last first; save the core's checkpoint first.
 
@@ -92,13 +132,19 @@ def main(args: Any = None) -> None:
                         help=f'comma-separated adapter nodes to run: {", ".join(ADAPTERS)} '
                              "('' for none, e.g. when spikes come from elsewhere)")
     parser.add_argument('--no-readout', action='store_true', help='do not run the readout node')
+    parser.add_argument('--no-direct', action='store_true',
+                        help='hand spikes between the nodes over DDS, not by direct calls')
     opts = parser.parse_args(remove_ros_args(args)[1:])
     nodes: list[Any] = []
     executor = SingleThreadedExecutor()
     try:
         nodes = build_nodes(parse_adapters(opts.adapters), readout=not opts.no_readout)
+        if not opts.no_direct:
+            linked = link_in_process(nodes)
+            nodes[-1].get_logger().info(f'in-process hand-over on {linked}')
         for node in nodes:
             executor.add_node(node)
+        freeze_startup_objects()
         executor.spin()
     except (KeyboardInterrupt, ExternalShutdownException):
         pass

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import array
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -56,3 +56,44 @@ def batch_to_msg(batch: Any, frame_id: str = '') -> SpikeEvents:
     """Build a ``SpikeEvents`` message from an adapter's ``SpikeBatch``."""
     return spike_events(batch.indices, batch.step_offsets, batch.n_steps, batch.t0_ns,
                         batch.dt_ns, batch.population_size, frame_id)
+
+
+class SpikeData(NamedTuple):
+    """The fields of one ``SpikeEvents`` as its subscriber reads them (a fresh uint32 array each).
+
+    The one input form of the core and readout nodes, whether the spikes came over a topic
+    (:func:`msg_to_data`) or straight from a node in the same process (:func:`spike_data`).
+    """
+
+    indices: np.ndarray
+    step_offsets: np.ndarray
+    n_steps: int
+    population_size: int
+    dt_ns: int
+    t0_ns: int
+    frame_id: str = ''
+
+
+def msg_to_data(msg: SpikeEvents) -> SpikeData:
+    """Return a received ``SpikeEvents`` as :class:`SpikeData` (arrays view the message)."""
+    return SpikeData(u32_view(msg.indices), u32_view(msg.step_offsets), int(msg.n_steps),
+                     int(msg.population_size), int(msg.dt_ns), stamp_to_ns(msg.header.stamp),
+                     msg.header.frame_id)
+
+
+def spike_data(indices: np.ndarray, step_offsets: np.ndarray, n_steps: int, t0_ns: int,
+               dt_ns: int, population_size: int, frame_id: str = '') -> SpikeData:
+    """Return what a subscriber reads from ``spike_events`` of the same arguments, no message.
+
+    Same values and dtypes as ``msg_to_data(spike_events(...))``: uint32 copies (never views
+    of the producer's buffers), the stamp clamped at 0 as a ROS stamp is.
+    """
+    return SpikeData(np.array(indices, dtype=np.uint32), np.array(step_offsets, dtype=np.uint32),
+                     int(n_steps), int(population_size), int(dt_ns), max(0, int(t0_ns)),
+                     frame_id)
+
+
+def batch_to_data(batch: Any, frame_id: str = '') -> SpikeData:
+    """Return an adapter's ``SpikeBatch`` as :class:`SpikeData` (as ``batch_to_msg`` would)."""
+    return spike_data(batch.indices, batch.step_offsets, batch.n_steps, batch.t0_ns,
+                      batch.dt_ns, batch.population_size, frame_id)

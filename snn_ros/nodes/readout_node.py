@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Twist
@@ -11,7 +11,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 
 from snn_ros.msg import Decision, LearningStatus, SpikeEvents
 from snn_ros.nodes.common import publish_diagnostics, run
-from snn_ros.nodes.convert import ns_to_stamp, stamp_to_ns, u32_view
+from snn_ros.nodes.convert import msg_to_data, ns_to_stamp, SpikeData
 from snn_ros.nodes.params import ParameterBinding
 from snn_ros.nodes.ratelimit import RateLimitedErrors
 from snn_ros.runtime import ReadoutDecision, ReadoutNodeConfig, ReadoutRuntime
@@ -44,8 +44,8 @@ class ReadoutNode(Node):
         self._learning = False
         self._decision_pub = self.create_publisher(Decision, '~/decision', COMMAND_QOS)
         self._cmd_pub = self.create_publisher(Twist, 'cmd_vel', COMMAND_QOS)
-        self.create_subscription(SpikeEvents, 'snn_core/readout_spikes', self._on_spikes,
-                                 RELIABLE)
+        self._spikes_sub = self.create_subscription(
+            SpikeEvents, 'snn_core/readout_spikes', self._on_spikes, RELIABLE)
         self.create_subscription(LearningStatus, 'snn_core/status', self._on_status,
                                  COMMAND_QOS)
         self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', COMMAND_QOS)
@@ -75,11 +75,26 @@ class ReadoutNode(Node):
         self._learning = bool(msg.learning_enabled)
 
     def _on_spikes(self, msg: SpikeEvents) -> None:
+        self.take_spikes(msg_to_data(msg))
+
+    def take_spikes(self, data: SpikeData) -> None:
+        """Count one readout ``SpikeEvents`` (from the topic or an in-process core)."""
         for d in self.runtime.on_spikes(
-                u32_view(msg.indices), u32_view(msg.step_offsets), int(msg.n_steps),
-                int(msg.population_size), stamp_to_ns(msg.header.stamp), int(msg.dt_ns),
-                self.get_clock().now().nanoseconds):
-            self._publish(d, msg.header.frame_id)
+                data.indices, data.step_offsets, data.n_steps, data.population_size,
+                data.t0_ns, data.dt_ns, self.get_clock().now().nanoseconds):
+            self._publish(d, data.frame_id)
+
+    def take_input(self, topic: str) -> Callable[[SpikeData], None] | None:
+        """Hand the readout spikes on resolved topic ``topic`` over to a node in this process.
+
+        The subscription is destroyed and :meth:`take_spikes` returned; None when the
+        readout does not listen on ``topic`` (or already handed it over).
+        """
+        if self._spikes_sub is None or self._spikes_sub.topic_name != topic:
+            return None
+        self.destroy_subscription(self._spikes_sub)
+        self._spikes_sub = None
+        return self.take_spikes
 
     def _publish(self, d: ReadoutDecision, frame_id: str) -> None:
         msg = Decision()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
 import time
 from typing import Any
 
@@ -18,70 +17,24 @@ from std_msgs.msg import Float32, Int32
 from snn_ros.nodes.common import run
 from snn_ros.nodes.convert import ns_to_stamp
 from snn_ros.nodes.params import ParameterBinding
-from snn_ros.sim.envs import make_env, Observation, StepResult
+from snn_ros.sim.envs import Observation, StepResult
+from snn_ros.sim.session import SimNodeConfig, SimSession
 
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 NS_PER_S = 1_000_000_000
-
-
-def _p(default: Any, description: str, lo: float | None = None, hi: float | None = None, *,
-       read_only: bool = False, **extra: Any) -> Any:
-    meta = {'description': description, 'min': lo, 'max': hi, 'read_only': read_only}
-    meta.update(extra)
-    return field(default=default, metadata=meta)
-
-
-@dataclass(frozen=True)
-class SimNodeConfig:
-    """Task, timing and safety settings of the simulation node."""
-
-    task: str = _p('pendulum', "MuJoCo task: 'pendulum' (balance) or 'mobile' (drive without "
-                   'collisions)', read_only=True, choices=('pendulum', 'mobile'))
-    seed: int = _p(0, 'seed of the first episode (episode i starts from seed + i)', 0,
-                   1 << 31, read_only=True)
-    control_period_s: float = _p(0.0, 'sensor publication and command period in simulated '
-                                 'seconds (0 = the task default: 0.04 pendulum, 0.1 mobile)',
-                                 0.0, 10.0, read_only=True)
-    max_steps: int = _p(0, 'control periods per episode before a reset (0 = task default)',
-                        0, 1 << 30, read_only=True)
-    clock_period_s: float = _p(0.01, '/clock publication period in simulated seconds (the '
-                               'timer step; rounded to whole physics steps and at most one '
-                               'control period)', 0.0005, 10.0, read_only=True)
-    real_time_factor: float = _p(1.0, 'simulated seconds per wall second (e.g. 5 = five times '
-                                 'faster than real time)', 0.01, 1000.0)
-    lockstep: bool = _p(False, 'after publishing the sensors of a control period, wait for a '
-                        'cmd_vel (at most lockstep_timeout_s wall time) before simulating the '
-                        'next one: the fastest closed loop that never outruns its controller')
-    lockstep_timeout_s: float = _p(1.0, 'lockstep: longest wall-time wait for a command', 0.001,
-                                   3600.0)
-    cmd_timeout_s: float = _p(0.5, 'zero the command when no cmd_vel arrived for this long '
-                              '(simulated seconds): a second safety layer behind the readout '
-                              "node's watchdog", 0.0, 3600.0)
-    auto_reset: bool = _p(True, 'start the next episode when one ends (else hold the last '
-                          'state and keep publishing)')
-    publish_clock: bool = _p(True, 'publish /clock (the simulation is the time source of '
-                             'nodes with use_sim_time)', read_only=True)
-    camera: bool = _p(False, 'publish a ray-cast depth image on camera/image_raw (mobile '
-                      'task; mono8, near = bright)', read_only=True)
-    n_beams: int = _p(36, 'laser beams over 360 degrees (mobile task)', 4, 4096,
-                      read_only=True)
-    frame_id: str = _p('base_link', 'frame of joint states', read_only=True)
-    imu_frame_id: str = _p('imu_link', 'frame of the IMU', read_only=True)
-    laser_frame_id: str = _p('laser', 'frame of the laser scan', read_only=True)
-    camera_frame_id: str = _p('camera', 'frame of the depth image', read_only=True)
-
-    def __post_init__(self) -> None:
-        """Check the task name."""
-        if self.task not in ('pendulum', 'mobile'):
-            raise ValueError(f"task: {self.task!r} is not one of ['pendulum', 'mobile']")
+__all__ = ['main', 'SimNode', 'SimNodeConfig']
 
 
 class SimNode(Node):
     """Step a MuJoCo task on a wall-clock timer and publish what a robot's drivers would.
 
     Each timer tick advances the physics by ``clock_period_s`` and publishes ``/clock``; the
-    command is sampled at the start of each control period and sensors and reward are
-    published at its end, stamped with the simulated time (continuous across episodes).
+    command is sampled at the start of each control period and the reward, then the sensors
+    are published at its end, stamped with the simulated time (continuous across episodes;
+    the episodes and stamps are :class:`snn_ros.sim.session.SimSession`'s). An episode's end
+    publishes its reward and return, then the next episode's first sensors. With ``lockstep``
+    the node waits for one command per published sensor set (the ROS graph then reproduces
+    :class:`snn_ros.sim.closed_loop.GraphLoop` step for step).
 
     Publishes ``joint_states`` (``sensor_msgs/JointState``), ``imu`` (``sensor_msgs/Imu``),
     ``scan`` (``sensor_msgs/LaserScan``, mobile), ``camera/image_raw`` (``sensor_msgs/Image``,
@@ -97,30 +50,20 @@ class SimNode(Node):
         super().__init__(node_name, **kwargs)
         self.params = ParameterBinding(self, SimNodeConfig, on_change=self._on_params)
         cfg = self.params.config
-        env_kwargs: dict[str, Any] = {'camera': cfg.camera}
-        if cfg.control_period_s > 0:
-            env_kwargs['control_dt_s'] = cfg.control_period_s
-        if cfg.max_steps > 0:
-            env_kwargs['max_steps'] = cfg.max_steps
-        if cfg.task == 'mobile':
-            env_kwargs['n_beams'] = cfg.n_beams
-        self.env = make_env(cfg.task, **env_kwargs)
-        self.episode = 0
-        self.episode_return = 0.0
-        self.returns: list[float] = []
-        self.sim_time_ns = 0
-        self._episode_t0_ns = 0
+        self.session = SimSession(cfg)
+        self.env = self.session.env
         self._cmd = (0.0, 0.0)
         self._cmd_time_ns: int | None = None
         self.commands_received = 0
         self.cmd_timeouts = 0
-        self.steps = 0
-        self.last_result: StepResult | None = None
         self.publish_wall_ns: dict[int, int] = {}
         self.command_wall_ns: deque[int] = deque(maxlen=10000)
         self.lockstep_timeouts = 0
         self._wait_since_ns: int | None = None
-        self._commands_at_publish = 0
+        self.sensor_sets = 0
+        self._commands_at_start = 0
+        self._started = False
+        self._ready_since_ns: int | None = None
         self._joint_pub = self.create_publisher(JointState, 'joint_states',
                                                 qos_profile_sensor_data)
         self._imu_pub = self.create_publisher(Imu, 'imu', qos_profile_sensor_data)
@@ -137,9 +80,44 @@ class SimNode(Node):
         self.create_subscription(Twist, 'cmd_vel', self._on_cmd_vel, RELIABLE)
         self.substeps_per_tick = max(1, min(self.env.n_substeps, int(round(
             cfg.clock_period_s / self.env.physics_dt_s))))
-        self._substeps_left = 0
-        self._obs = self._reset()
+        self._obs: Observation | None = None
+        if cfg.lockstep:
+            self.get_logger().info('lockstep: waiting for sensor and reward subscribers and a '
+                                   'cmd_vel publisher')
+        else:
+            self._start()
         self._timer = self.create_timer(self._period_s(), self.tick)
+
+    # ------------------------------------------------------------------ session state
+    @property
+    def episode(self) -> int:
+        """Return the index of the current episode."""
+        return self.session.episode
+
+    @property
+    def returns(self) -> list[float]:
+        """Return the returns of the finished episodes."""
+        return self.session.returns
+
+    @property
+    def episode_return(self) -> float:
+        """Return the current episode's return so far."""
+        return self.session.episode_return
+
+    @property
+    def sim_time_ns(self) -> int:
+        """Return the simulated time (continuous across episodes)."""
+        return self.session.sim_time_ns
+
+    @property
+    def steps(self) -> int:
+        """Return the control periods simulated."""
+        return self.session.steps
+
+    @property
+    def last_result(self) -> StepResult | None:
+        """Return the last control period's result."""
+        return self.session.last_result
 
     # ------------------------------------------------------------------ parameters, commands
     def _period_s(self) -> float:
@@ -176,21 +154,41 @@ class SimNode(Node):
         return self._cmd
 
     # ------------------------------------------------------------------ stepping
-    def _reset(self) -> Observation:
-        cfg = self.params.config
-        obs = self.env.reset(cfg.seed + self.episode)
-        self._episode_t0_ns = self.sim_time_ns
-        self.episode_return = 0.0
-        self._episode_pub.publish(Int32(data=self.episode))
+    def _start(self) -> None:
+        self._started = True
+        self._commands_at_start = self.commands_received
+        self._obs = self._reset(self.session.reset())
+
+    def _reset(self, obs: Observation) -> Observation:
+        self._episode_pub.publish(Int32(data=self.session.episode))
         self._publish_sensors(obs)
         return obs
+
+    def graph_ready(self) -> bool:
+        """Return True when the sensors and the reward have subscribers and cmd_vel a publisher.
+
+        The sensors are ``lockstep_topics`` (all of them; empty: any sensor topic). Lockstep
+        starts the first episode only then, so no sensor message is lost to a controller that
+        is still starting (a controller that commands before it listens would drive the
+        lockstep with its watchdog's zero commands).
+        """
+        pubs = {'joint_states': self._joint_pub, 'imu': self._imu_pub, 'scan': self._scan_pub,
+                'camera/image_raw': self._image_pub}
+        wanted = self.params.config.lockstep_topics
+        listened = [p is not None and p.get_subscription_count() > 0
+                    for p in (pubs.get(t) for t in wanted or pubs)]
+        return ((all(listened) if wanted else any(listened))
+                and self._reward_pub.get_subscription_count() > 0
+                and self.count_publishers(self.resolve_topic_name('cmd_vel')) > 0)
 
     def _waiting(self) -> bool:
         """Return True while lockstep waits for the command of the last published sensors."""
         cfg = self.params.config
         if not cfg.lockstep or self._wait_since_ns is None:
             return False
-        if self.commands_received > self._commands_at_publish:
+        # The n-th command answers the n-th sensor set: a late answer after a timeout is
+        # matched to its own sensors, never taken for the next period's.
+        if self.commands_received - self._commands_at_start >= self.sensor_sets:
             self._wait_since_ns = None
             return False
         if time.monotonic_ns() - self._wait_since_ns > cfg.lockstep_timeout_s * NS_PER_S:
@@ -200,34 +198,40 @@ class SimNode(Node):
         return True
 
     def tick(self) -> None:
-        """Advance the physics one clock period; at the end of a control period publish."""
+        """Advance the physics one clock period; at the end of a control period publish.
+
+        At the end of a period the reward goes out first, then the sensors: a controller
+        that learns from the reward has it before it acts on the next sensors. When the
+        episode ends (and ``auto_reset``), the sensors are those of the next episode's start.
+        """
+        if not self._started:
+            if not self.graph_ready():
+                self._ready_since_ns = None
+            elif self._ready_since_ns is None:
+                self._ready_since_ns = time.monotonic_ns()
+            elif (time.monotonic_ns() - self._ready_since_ns
+                  >= self.params.config.lockstep_settle_s * NS_PER_S):
+                self._start()
+            return
         if self._waiting():
             return
-        if self._substeps_left == 0:
-            self.env.begin(self.command())
-            self._substeps_left = self.env.n_substeps
-        n = min(self.substeps_per_tick, self._substeps_left)
-        self.env.advance(n)
-        self._substeps_left -= n
-        self.sim_time_ns = self._episode_t0_ns + int(round(self.env.data.time * NS_PER_S))
-        if self._substeps_left > 0:
+        session = self.session
+        if session.substeps_left == 0:
+            session.begin(self.command())
+        if not session.advance(self.substeps_per_tick):
             self._publish_clock()
             return
-        res = self.env.end()
-        self.steps += 1
-        self.last_result = res
+        res = session.end()
         self._obs = res.obs
-        self._publish_sensors(res.obs)
         self._reward_pub.publish(Float32(data=float(res.reward)))
-        self.episode_return += res.reward
         if res.done and self.params.config.auto_reset:
-            self.returns.append(self.episode_return)
-            self._return_pub.publish(Float32(data=float(self.episode_return)))
-            self.get_logger().info(f'episode {self.episode} return {self.episode_return:.2f} '
-                                   f'after {self.env.steps} periods')
-            self.episode += 1
-            self.sim_time_ns += int(self.env.control_dt_s * NS_PER_S)
-            self._obs = self._reset()
+            ret = session.episode_return
+            self._return_pub.publish(Float32(data=float(ret)))
+            self.get_logger().info(f'episode {session.episode} return {ret:.2f} after '
+                                   f'{self.env.steps} periods')
+            self._obs = self._reset(session.next_episode())
+        else:
+            self._publish_sensors(res.obs)
 
     def _publish_clock(self) -> None:
         if self._clock_pub is not None:
@@ -259,7 +263,7 @@ class SimNode(Node):
         if len(self.publish_wall_ns) > 10000:
             self.publish_wall_ns.pop(next(iter(self.publish_wall_ns)))
         self._wait_since_ns = time.monotonic_ns()
-        self._commands_at_publish = self.commands_received
+        self.sensor_sets += 1
         self._joint_pub.publish(js)
         self._imu_pub.publish(imu)
         if self._scan_pub is not None:
@@ -286,6 +290,42 @@ class SimNode(Node):
             self._image_pub.publish(img)
         # The clock last: nodes on sim time see this period's sensors before its time.
         self._publish_clock()
+
+
+#: adapter node -> (its private input topic, the sim node's topic remapped onto it)
+SIM_TOPICS = {'joint_state': ('~/joint_states', '/joint_states'), 'imu': ('~/imu', '/imu'),
+              'laser_scan': ('~/scan', '/scan')}
+
+
+def build_sim_graph(adapters: list[str], overrides: dict[str, dict[str, Any]] | None = None
+                    ) -> list[Node]:
+    """Create the sim launch files' graph as composed nodes: sim, adapters, core, readout.
+
+    Wired like ``launch/sim_*.launch.py``: the sim's ``~/reward`` onto ``/snn_core/reward``,
+    each adapter's input onto the sim's sensor topic; parameters come from the params file
+    given to ``rclpy.init`` (``--ros-args --params-file config/sim_<task>.yaml``), with
+    ``overrides`` (``{node name: {parameter: value}}``) on top. Returns the nodes in the order
+    an executor should take them: sim, core, readout, adapters (a reward and the next sensor
+    message ready in the same wait are then handled reward first, even when the adapters
+    hand their spikes to the core by direct call).
+    """
+    from rclpy.parameter import Parameter
+
+    from snn_ros.nodes.composed import build_nodes
+
+    over = overrides or {}
+
+    def params(name: str) -> list[Parameter]:
+        return [Parameter(k, value=v) for k, v in over.get(name, {}).items()]
+    sim = SimNode(parameter_overrides=params('sim'),
+                  cli_args=['--ros-args', '-r', '~/reward:=/snn_core/reward'])
+    kwargs: dict[str, dict[str, Any]] = {
+        a: {'cli_args': ['--ros-args', '-r', '{}:={}'.format(*SIM_TOPICS[a])],
+            'parameter_overrides': params(a)} for a in adapters}
+    for name in ('snn_core', 'readout'):
+        kwargs[name] = {'parameter_overrides': params(name)}
+    graph = build_nodes(adapters, node_kwargs=kwargs)
+    return [sim] + graph[len(adapters):] + graph[:len(adapters)]
 
 
 def main(args: Any = None) -> None:

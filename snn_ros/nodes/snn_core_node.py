@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
 from diagnostic_msgs.msg import DiagnosticArray
 import numpy as np
@@ -24,7 +24,8 @@ from snn_ros.core.errors import CheckpointError
 from snn_ros.core.network import Network
 from snn_ros.msg import LearningStatus, SpikeEvents
 from snn_ros.nodes.common import publish_diagnostics, run
-from snn_ros.nodes.convert import ns_to_stamp, spike_events, stamp_to_ns, u32_view
+from snn_ros.nodes.convert import (msg_to_data, ns_to_stamp, spike_data, spike_events,
+                                   SpikeData)
 from snn_ros.nodes.params import ParameterBinding
 from snn_ros.nodes.ratelimit import RateLimitedErrors
 from snn_ros.runtime import CoreNodeConfig, CoreRuntime, SpikeRaster, StepOutput, warm_up
@@ -87,9 +88,11 @@ class SnnCoreNode(Node):
             self._raster_pub = self.create_publisher(Image, '~/raster', TEACHING_QOS)
         self._describe(cfg)
         inp = cfg.inputs
-        for k, topic in enumerate(inp.topics):
+        self._readout_sinks: list[Callable[[SpikeData], None]] = []
+        self._input_subs = [
             self.create_subscription(SpikeEvents, topic, lambda m, k=k: self._on_spikes(m, k),
                                      RELIABLE, callback_group=group)
+            for k, topic in enumerate(inp.topics)]
         self.create_subscription(Int32, '~/label', self._on_label, TEACHING_QOS,
                                  callback_group=group)
         self.create_subscription(Float32, '~/reward', self._on_reward, TEACHING_QOS,
@@ -158,12 +161,42 @@ class SnnCoreNode(Node):
 
     # ------------------------------------------------------------------ input
     def _on_spikes(self, msg: SpikeEvents, k: int) -> None:
+        self.take_spikes(k, msg_to_data(msg))
+
+    def take_spikes(self, k: int, data: SpikeData) -> None:
+        """Take one ``SpikeEvents`` of input ``k`` (from its topic or from an in-process node)."""
         with self._lock:
             out = self.runtime.on_spikes(
-                k, u32_view(msg.indices), u32_view(msg.step_offsets), int(msg.n_steps),
-                int(msg.population_size), int(msg.dt_ns), stamp_to_ns(msg.header.stamp),
-                hidden=self.runtime.config.mode == 'data' and self._want_hidden())
-        self._publish(out, msg.header.frame_id)
+                k, data.indices, data.step_offsets, data.n_steps, data.population_size,
+                data.dt_ns, data.t0_ns,
+                hidden=self.runtime.config.mode != 'timer' and self._want_hidden())
+        self._publish(out, data.frame_id)
+
+    def take_input(self, topic: str) -> Callable[[SpikeData], None] | None:
+        """Hand the input on resolved topic ``topic`` over to a node in this process.
+
+        The input's subscription is destroyed; the returned callable takes the spikes
+        instead (:meth:`take_spikes`). None when no input listens on ``topic``.
+        """
+        for k, sub in enumerate(self._input_subs):
+            if sub is not None and sub.topic_name == topic:
+                self.destroy_subscription(sub)
+                self._input_subs[k] = None
+                return lambda data, k=k: self.take_spikes(k, data)
+        return None
+
+    @property
+    def readout_topic(self) -> str:
+        """Return the resolved name of the readout spikes topic."""
+        return self._readout_pub.topic_name
+
+    def add_readout_sink(self, sink: Callable[[SpikeData], None]) -> None:
+        """Hand the readout spikes of every stepped batch to ``sink`` in this process.
+
+        ``sink`` gets what a subscriber of ``~/readout_spikes`` reads, before the topic is
+        published (skipped then while the topic has no subscriber).
+        """
+        self._readout_sinks.append(sink)
 
     def _on_tick(self) -> None:
         with self._lock:
@@ -175,9 +208,15 @@ class SnnCoreNode(Node):
         if out is None:
             return
         self._last_input_ns = out.t0_ns
-        self._readout_pub.publish(spike_events(
-            out.readout_indices, out.readout_offsets, out.n_steps, out.t0_ns, self.dt_ns,
-            self.n_readout, frame_id))
+        if self._readout_sinks:
+            data = spike_data(out.readout_indices, out.readout_offsets, out.n_steps, out.t0_ns,
+                              self.dt_ns, self.n_readout, frame_id)
+            for sink in self._readout_sinks:
+                sink(data)
+        if not self._readout_sinks or self._readout_pub.get_subscription_count():
+            self._readout_pub.publish(spike_events(
+                out.readout_indices, out.readout_offsets, out.n_steps, out.t0_ns, self.dt_ns,
+                self.n_readout, frame_id))
         if self.raster is not None:
             self.raster.add(out)
         if out.hidden_indices is not None and self._publish_hidden:

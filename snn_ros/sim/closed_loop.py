@@ -1,7 +1,13 @@
-"""ROS-free closed loop: a MuJoCo task, the sensor adapters and the spiking network.
+"""ROS-free closed loops: a MuJoCo task, the sensor adapters and the spiking network.
 
-Per control period the loop does what the ROS graph does (sim node -> adapter nodes -> SNN
-core node -> readout node -> ``cmd_vel`` -> sim node, and sim node -> ``~/reward`` -> SNN core):
+:class:`GraphLoop` is the sim launch files' ROS graph without ROS: built from the same
+``config/sim_<task>.yaml``, it runs the sim node's session, the adapters the adapter nodes
+build and the core and readout runtimes the nodes wrap, in the order the lockstep graph runs
+them (reward first, then the sensors; one decision and one command per control period). The
+composed ROS graph gives the same returns (``test/test_sim_closed_loop.py``).
+
+:class:`SNNAgent` is the original in-process agent (its own encoder, noise and credit loop,
+not the runtimes). Per control period it does:
 
 1. the observation becomes duck-typed ``sensor_msgs`` messages, encoded by the project's
    adapters (:mod:`snn_ros.adapters`) into input spikes held for a decision window of
@@ -22,9 +28,10 @@ core node -> readout node -> ``cmd_vel`` -> sim node, and sim node -> ``~/reward
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 import time
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -71,14 +78,19 @@ def imu_msg(obs: Observation, t_ns: int) -> SimpleNamespace:
         linear_acceleration_covariance=[0.0] * 9)
 
 
+def _f32(x: float) -> float:
+    return float(np.float32(x))
+
+
 def laser_scan_msg(obs: Observation, t_ns: int) -> SimpleNamespace:
-    """Return a duck-typed ``sensor_msgs/LaserScan`` of ``obs``."""
+    """Return a duck-typed ``sensor_msgs/LaserScan`` of ``obs`` (float32 fields, as sent)."""
     return SimpleNamespace(
-        header=_header(t_ns, 'laser'), angle_min=obs.scan_angle_min,
-        angle_max=obs.scan_angle_min + obs.scan_angle_increment * (obs.scan_ranges.size - 1),
-        angle_increment=obs.scan_angle_increment, time_increment=0.0, scan_time=0.0,
-        range_min=obs.scan_range_min, range_max=obs.scan_range_max,
-        ranges=obs.scan_ranges.tolist(), intensities=[])
+        header=_header(t_ns, 'laser'), angle_min=_f32(obs.scan_angle_min),
+        angle_max=_f32(obs.scan_angle_min
+                       + obs.scan_angle_increment * (obs.scan_ranges.size - 1)),
+        angle_increment=_f32(obs.scan_angle_increment), time_increment=0.0, scan_time=0.0,
+        range_min=_f32(obs.scan_range_min), range_max=_f32(obs.scan_range_max),
+        ranges=obs.scan_ranges.astype(np.float32).tolist(), intensities=[])
 
 
 @dataclass
@@ -301,3 +313,129 @@ def moving_mean(x: list[float], n: int) -> list[float]:
         lo = max(0, i - n + 1)
         out.append(float(np.mean(x[lo:i + 1])))
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# The ROS graph of the simulation launch files, without ROS
+
+
+#: config directory of the source tree (the launch files' ``config/sim_<task>.yaml``)
+CONFIG_DIR = Path(__file__).resolve().parents[2] / 'config'
+#: adapter node name -> (sensor message type, duck-typed message of an observation)
+SENSORS: dict[str, tuple[str, Callable[[Observation, int], SimpleNamespace]]] = {
+    'joint_state': ('sensor_msgs/msg/JointState', joint_state_msg),
+    'imu': ('sensor_msgs/msg/Imu', imu_msg),
+    'laser_scan': ('sensor_msgs/msg/LaserScan', laser_scan_msg),
+}
+
+
+def task_params(task: str | Path, overrides: dict[str, dict[str, Any]] | None = None
+                ) -> dict[str, dict[str, Any]]:
+    """Return ``{node: {dotted param: value}}`` of ``config/sim_<task>.yaml`` (or a YAML path).
+
+    ``overrides`` (``{'snn_core': {'plasticity.learning': False}}``) replace single values.
+    """
+    from snn_ros.replay import load_params
+
+    path = Path(task) if str(task).endswith('.yaml') else CONFIG_DIR / f'sim_{task}.yaml'
+    params = load_params(path)
+    for node, values in (overrides or {}).items():
+        params.setdefault(node, {}).update(values)
+    return params
+
+
+def graph_adapters(params: dict[str, dict[str, Any]]) -> list[str]:
+    """Return the adapter nodes the core listens to (``joint_state/spikes`` -> joint_state)."""
+    topics = params.get('snn_core', {}).get('inputs.topics', ())
+    return [t.strip('/').split('/')[0] for t in topics]
+
+
+class GraphLoop:
+    """The sim launch files' ROS graph in one process, through the nodes' own ROS-free code.
+
+    Per control period, exactly as ``sim_node`` (lockstep) -> adapter nodes -> ``snn_core``
+    (``mode: sync``) -> ``readout`` -> ``cmd_vel`` -> ``sim_node``: the session
+    (:class:`SimSession`, the sim node's) ends the period and hands out the reward, which goes
+    to :meth:`CoreRuntime.on_reward` first, then the sensors as the messages the sim node
+    publishes, encoded by the adapters the adapter nodes build from the same parameters; the
+    core runtime steps their spikes, the readout runtime turns the readout spikes into the
+    decision and the command of the next period. Nothing is simulated twice or differently,
+    so the composed ROS loop with the same parameters gives the same returns.
+
+    Args:
+        params: ``{node: {dotted param: value}}`` for ``sim``, the adapters, ``snn_core`` and
+            ``readout`` (:func:`task_params`).
+    """
+
+    def __init__(self, params: dict[str, dict[str, Any]]) -> None:
+        from snn_ros.core.config import NetworkConfig
+        from snn_ros.replay import build_config, make_adapter
+        from snn_ros.runtime import CoreNodeConfig, CoreRuntime, ReadoutNodeConfig, \
+            ReadoutRuntime
+        from snn_ros.sim.session import SimNodeConfig, SimSession
+
+        self.session = SimSession(build_config(SimNodeConfig, params.get('sim', {}), 'sim'))
+        core = params.get('snn_core', {})
+        node_cfg = build_config(CoreNodeConfig, core, 'snn_core')
+        net = Network(build_config(NetworkConfig, core, 'snn_core'), node_cfg.seed)
+        self.core = CoreRuntime(net, node_cfg)
+        self.readout = ReadoutRuntime(build_config(ReadoutNodeConfig, params.get('readout', {}),
+                                                   'readout'))
+        self.dt_ns = self.core.dt_ns
+        self.inputs = []
+        for topic in node_cfg.inputs.topics:
+            name = topic.strip('/').split('/')[0]
+            if name not in SENSORS:
+                raise ValueError(f'input {topic!r}: no simulated sensor for adapter {name!r}')
+            msg_type, build = SENSORS[name]
+            flat = params.get(name, {})
+            dt_ns = int(round(float(flat.get('dt_s', 0.001)) * NS_PER_S))
+            self.inputs.append((make_adapter(name, msg_type, flat, dt_ns), build))
+        self.command = (0.0, 0.0)
+        self.decisions = 0
+        self.silent_decisions = 0
+        self._started = False
+
+    @property
+    def net(self) -> Network:
+        """Return the core's network."""
+        return self.core.net
+
+    def sense(self, obs: Observation, t_ns: int) -> None:
+        """Deliver the sensors of ``obs`` stamped ``t_ns``; keep the readout's last command."""
+        n_readout = self.net.config.readout.n_readout
+        for k, (adapter, build) in enumerate(self.inputs):
+            b = adapter.process(build(obs, t_ns))
+            if b.n_steps <= 0:
+                continue
+            out = self.core.on_spikes(k, b.indices, b.step_offsets, b.n_steps,
+                                      b.population_size, b.dt_ns, b.t0_ns)
+            if out is None:
+                continue
+            for d in self.readout.on_spikes(out.readout_indices, out.readout_offsets,
+                                            out.n_steps, n_readout, out.t0_ns, self.dt_ns):
+                self.command = d.command
+                self.decisions += 1
+                self.silent_decisions += d.class_index < 0
+
+    def run(self, episodes: int) -> list[float]:
+        """Run until ``episodes`` more episodes have ended; return their returns."""
+        s = self.session
+        target = len(s.returns) + int(episodes)
+        if not self._started:
+            self._started = True
+            self.sense(s.reset(), s.sim_time_ns)
+        while len(s.returns) < target:
+            res = s.period(self.command)
+            self.core.on_reward(_f32(res.reward))  # std_msgs/Float32 on the reward topic
+            obs = s.next_episode() if res.done else res.obs
+            self.sense(obs, s.sim_time_ns)
+        return s.returns[target - int(episodes):]
+
+
+def graph_returns(task: str | Path, episodes: int, learning: bool = True,
+                  overrides: dict[str, dict[str, Any]] | None = None) -> list[float]:
+    """Return the per-episode returns of :class:`GraphLoop` on ``config/sim_<task>.yaml``."""
+    over = {k: dict(v) for k, v in (overrides or {}).items()}
+    over.setdefault('snn_core', {})['plasticity.learning'] = bool(learning)
+    return GraphLoop(task_params(task, over)).run(episodes)

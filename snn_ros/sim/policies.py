@@ -6,7 +6,8 @@ are directly comparable with the spiking network's.
 
 from __future__ import annotations
 
-from typing import Callable
+import math
+from typing import Any, Callable
 
 import numpy as np
 
@@ -72,3 +73,29 @@ def run_episode(env: Env, policy: Policy, seed: int) -> float:
         obs = res.obs
         if res.done:
             return total
+
+
+def observation_from_messages(joint_state: Any = None, scan: Any = None) -> Observation:
+    """Return the :class:`Observation` a policy needs from ``JointState`` / ``LaserScan``.
+
+    Duck-typed messages (rclpy or :mod:`snn_ros.sim.closed_loop`'s); the pendulum state
+    (``theta`` wrapped to [-pi, pi], ``theta_dot``) comes from the first joint. Lets the
+    reference policies drive the sim node over ROS exactly as they drive the environment.
+    """
+    obs = Observation(time_s=0.0, joint_names=[], joint_pos=np.zeros(0),
+                      joint_vel=np.zeros(0), joint_effort=np.zeros(0), accel=np.zeros(3),
+                      gyro=np.zeros(3), orientation_xyzw=np.array([0.0, 0.0, 0.0, 1.0]))
+    if joint_state is not None:
+        obs.joint_names = list(joint_state.name)
+        obs.joint_pos = np.asarray(joint_state.position, np.float64)
+        obs.joint_vel = np.asarray(joint_state.velocity, np.float64)
+        if obs.joint_pos.size and obs.joint_vel.size:
+            obs.state = {'theta': math.remainder(float(obs.joint_pos[0]), 2 * math.pi),
+                         'theta_dot': float(obs.joint_vel[0])}
+    if scan is not None:
+        obs.scan_ranges = np.asarray(scan.ranges, np.float32)
+        obs.scan_angle_min = float(scan.angle_min)
+        obs.scan_angle_increment = float(scan.angle_increment)
+        obs.scan_range_min = float(scan.range_min)
+        obs.scan_range_max = float(scan.range_max)
+    return obs

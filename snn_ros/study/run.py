@@ -8,8 +8,10 @@ processes (one per job, so each peak RSS is the job's own) or in-process with ``
 from __future__ import annotations
 
 import datetime
+import json
 import multiprocessing
 import os
+from pathlib import Path
 import platform
 import time
 from typing import Any
@@ -17,9 +19,10 @@ from typing import Any
 from snn_ros.study import bptt, ecg, emg, nmnist, report
 
 FULL = {
-    'nmnist': {'n_train': 1000, 'n_test': 100, 'epochs': 1, 'n_hidden': 512, 'pop_size': 4},
-    'bptt': {'n_train': 1000, 'n_test': 100, 'epochs': 8, 'n_hidden': 512, 'pop_size': 4,
-             'batch_size': 25, 'lr': 5e-3},
+    'nmnist': {'n_train': 1000, 'n_test': 100, 'epochs': nmnist.EPOCHS, 'n_hidden': 512,
+               'pop_size': 4},
+    'bptt': {'n_train': 1000, 'n_test': 100, 'epochs': nmnist.EPOCHS, 'n_hidden': 512,
+             'pop_size': 4, 'batch_size': 25, 'lr': 5e-3},
     'ecg': {'duration_s': None, 'train_s': 300.0, 'n_hidden': 128},
     'emg': {'max_s': None, 'epochs': 3, 'n_hidden': 128},
 }
@@ -43,16 +46,17 @@ TASKS = ('nmnist', 'ecg', 'emg')
 NOTES = {
     'nmnist': (
         'N-MNIST subset (1000 train / 100 test, official split), 2 recurrent hidden layers, '
-        '10 ms steps, first 300 ms per sample, one online pass in shuffled order, test with '
-        'learning off. `full`: all synapses learn, error through modulatory populations with '
-        'fixed random feedback; `readout_only`: hidden learning rate 0; `direct`: error sent '
-        'straight to each hidden neuron (no modulatory compression); `symmetric`: feedback '
-        'from the current readout weights; `bptt`: the same architecture (sizes, masks, '
-        'initial weights, LIF step order) trained with surrogate-gradient backprop through '
-        'time (Adam, several epochs over the same 1000 samples; fixed thresholds). Learning '
-        'curves of the local settings show the online accuracy of each block of training '
-        'samples, decided while the sample is being taught (optimistic: weights change '
-        'within the sample); BPTT shows training accuracy per epoch.'),
+        '10 ms steps, first 300 ms per sample, 5 online passes (epochs; sample by sample, no '
+        'batches) in shuffled order, test with learning off. `full`: all synapses learn, '
+        'error through modulatory populations with fixed random feedback; `readout_only`: '
+        'hidden learning rate 0; `direct`: error sent straight to each hidden neuron (no '
+        'modulatory compression); `symmetric`: feedback from the current readout weights; '
+        '`bptt`: the same architecture (sizes, masks, initial weights, LIF step order) '
+        'trained with surrogate-gradient backprop through time (Adam, mini-batches of 25, the '
+        'same 5 epochs over the same 1000 samples; fixed thresholds). Learning curves of the '
+        'local settings show the online accuracy of each block of training samples, decided '
+        'while the sample is being taught (optimistic: weights change within the sample); '
+        'BPTT shows training accuracy per epoch.'),
     'ecg': (
         'MIT-BIH record 100, lead MLII, 5-25 Hz band-pass, send-on-delta at 4 level spacings '
         '(0.02-0.16 mV), 10 ms steps, 40 ms decision windows, 1 recurrent layer. The network '
@@ -185,10 +189,10 @@ def _line(rec: dict[str, Any]) -> str:
 
 def targets(summary: list[dict[str, Any]]) -> list[dict[str, str]]:
     """Return the issue's targets with the measured values and whether each is met."""
-    def get(task: str, setting: str, metric: str) -> float | None:
+    def get(task: str, setting: str, metric: str, key: str = 'mean') -> float | None:
         for r in summary:
             if (r['task'], r['setting'], r['metric']) == (task, setting, metric):
-                return r['mean']
+                return r[key]
         return None
 
     def pct(v: float | None) -> str:
@@ -203,20 +207,30 @@ def targets(summary: list[dict[str, Any]]) -> list[dict[str, str]]:
     se = get('ecg', 'snn_online', 'sensitivity')
     pp = get('ecg', 'snn_online', 'positive_predictivity')
     gap = None if full is None or bp is None else 100 * (bp - full)
+    stds = [get('nmnist', k, 'accuracy', 'std') for k in ('full', 'readout_only')]
+    spread = None if None in stds else max(v or 0.0 for v in stds)
     return [
         {'target': 'N-MNIST local learning (full) >= 80 %', 'measured': pct(full),
          'met': met(None if full is None else full >= 0.8)},
         {'target': 'N-MNIST full within 5 points of BPTT (goal 3)',
          'measured': 'n/a' if gap is None else f'BPTT {pct(bp)}, gap {gap:.1f} points',
          'met': met(None if gap is None else gap <= 5.0)},
-        {'target': 'N-MNIST full beats readout-only',
-         'measured': f'{pct(full)} vs {pct(ro)}',
-         'met': met(None if full is None or ro is None else full > ro)},
+        {'target': 'N-MNIST full beats readout-only (by more than the seed spread)',
+         'measured': f'{pct(full)} vs {pct(ro)}, spread (std) {pct(spread)}',
+         'met': met(None if full is None or ro is None or spread is None
+                    else full - ro > spread)},
         {'target': 'ECG sensitivity >= 97 %', 'measured': pct(se),
          'met': met(None if se is None else se >= 0.97)},
         {'target': 'ECG positive predictivity >= 97 %', 'measured': pct(pp),
          'met': met(None if pp is None else pp >= 0.97)},
     ]
+
+
+def rerender(out_dir: str) -> dict[str, Any]:
+    """Rewrite ``results.md``/``.json`` and figures of ``out_dir`` from its stored runs."""
+    doc = json.loads((Path(out_dir) / 'results.json').read_text())
+    meta = dict(doc['meta'], targets=targets(report.summarize(doc['runs'])))
+    return report.write(doc['runs'], out_dir, meta, NOTES)
 
 
 def study(out_dir: str, *, tasks: tuple[str, ...] = TASKS, seeds: int = 3, quick: bool = False,

@@ -184,7 +184,10 @@ def main() -> None:
                         help='control periods per episode, per case')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--no-frozen', action='store_true', help='skip the frozen ROS run')
+    parser.add_argument('--plot', default='',
+                        help='write the learning curves (return per episode) to this PNG')
     opts = parser.parse_args()
+    curves = {}
     from snn_ros.sim.closed_loop import GraphLoop, task_params
     from snn_ros.sim.envs import make_env
     from snn_ros.sim.policies import hand_policy, random_policy, run_episode
@@ -226,10 +229,33 @@ def main() -> None:
         hand_env = [run_episode(env, hpol, s) for s in seeds]
         emit(case, 'random_inproc', 'return_random', np.mean(rand_env), 'return')
         emit(case, 'hand_inproc', 'return_hand', np.mean(hand_env), 'return')
+        curves[case] = {'SNN learning (ROS)': snn, 'same graph, learning off': frozen,
+                        'random': rand, 'hand-written': hand}
         print(f'# {case} returns per episode: snn_ros {np.round(snn, 1).tolist()} '
               f'frozen {np.round(frozen, 1).tolist()} inproc {np.round(twin, 1).tolist()} '
               f'random {np.round(rand, 1).tolist()} hand {np.round(hand, 1).tolist()}',
               file=sys.stderr)
+    if opts.plot:
+        plot_curves(curves, opts.plot, opts.seed)
+
+
+def plot_curves(curves: dict, path: str, seed: int) -> None:
+    """Write one panel per case: return per episode of each policy."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, len(curves), figsize=(5.5 * len(curves), 3.6), squeeze=False)
+    for ax, (case, lines) in zip(axes[0], curves.items()):
+        for label, values in lines.items():
+            if len(values):
+                ax.plot(np.arange(1, len(values) + 1), values, marker='o', ms=3, label=label)
+        ax.set_title(f'{case} (seed {seed}, composed ROS graph)')
+        ax.set_xlabel('episode')
+        ax.set_ylabel('return')
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 if __name__ == '__main__':

@@ -443,22 +443,9 @@ def _fast_rows(a, sel, every, t, i_post, deliver, switch):
                 for s in range(s0, s1):
                     j = indices[s]
                     c0 = e[s]
-                    ww = w[s] + c0 * comp[m0, j, 0] + x0 * comp[m0, j, 1]
-                    c = el * (c0 + x0 * comp[m0, j, 2])
-                    g = q_c[j, 0]
-                    nj = q_c[j, 1]
-                    sj = q_c[j, 2]
-                    wv = ww + g * ((c + xc * nj) * pn - xc * sj)
-                    if wv < loi:
-                        ww += loi - wv
-                        wv = loi
-                    elif wv > hii:
-                        ww += hii - wv
-                        wv = hii
-                    if deliver:
-                        i_post[j] += wv
-                    e[s] = c - d * nj
-                    w[s] = ww + g * d * sj
+                    _switch_synapse(w, e, s, j, el * (c0 + x0 * comp[m0, j, 2]),
+                                    w[s] + c0 * comp[m0, j, 0] + x0 * comp[m0, j, 1], q_c,
+                                    xc, pn, d, loi, hii, deliver, i_post)
                 s1 = s0      # done: the passes below see an empty row
             for s in range(s0, s1):
                 j = indices[s]
@@ -473,23 +460,8 @@ def _fast_rows(a, sel, every, t, i_post, deliver, switch):
                         w[s] = hii
         if sw:
             for s in range(s0, s1):
-                j = indices[s]
-                c = e[s]
-                ww = w[s]
-                g = q_c[j, 0]
-                nj = q_c[j, 1]
-                sj = q_c[j, 2]
-                wv = ww + g * ((c + xc * nj) * pn - xc * sj)
-                if wv < loi:
-                    ww += loi - wv
-                    wv = loi
-                elif wv > hii:
-                    ww += hii - wv
-                    wv = hii
-                if deliver:
-                    i_post[j] += wv
-                e[s] = c - d * nj
-                w[s] = ww + g * d * sj
+                _switch_synapse(w, e, s, indices[s], e[s], w[s], q_c, xc, pn, d, loi, hii,
+                                deliver, i_post)
         elif evaluate:
             for s in range(s0, s1):
                 j = indices[s]
@@ -511,6 +483,29 @@ def _fast_rows(a, sel, every, t, i_post, deliver, switch):
         else:
             xr[i] = xc
             xd[i] = dc
+
+
+@njit
+def _switch_synapse(w, e, s, j, c, ww, q_c, xc, pn, d, loi, hii, deliver, i_post):
+    """Evaluate synapse s (to post j) at t - 1, clip, deliver, switch at the pre spike.
+
+    ``c`` and ``ww`` are its eligibility and weight representation at the current epoch.
+    Mutates w[s], e[s] and (when ``deliver``) i_post[j].
+    """
+    g = q_c[j, 0]
+    nj = q_c[j, 1]
+    sj = q_c[j, 2]
+    wv = ww + g * ((c + xc * nj) * pn - xc * sj)
+    if wv < loi:
+        ww += loi - wv
+        wv = loi
+    elif wv > hii:
+        ww += hii - wv
+        wv = hii
+    if deliver:
+        i_post[j] += wv
+    e[s] = c - d * nj
+    w[s] = ww + g * d * sj
 
 
 @njit

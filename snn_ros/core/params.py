@@ -18,6 +18,18 @@ from snn_ros.core.config import NetworkConfig
 from snn_ros.core.errors import ConfigError
 
 
+def param_field(default: Any, description: str, lo: float | None = None,
+                hi: float | None = None, *, read_only: bool = False, **extra: Any) -> Any:
+    """Return a dataclass field whose metadata :func:`describe` turns into a parameter.
+
+    ``lo``/``hi`` bound numbers, ``read_only`` refuses live changes, ``extra`` adds keys such
+    as ``choices``. For the node and simulator config dataclasses outside the core.
+    """
+    meta = {'description': description, 'min': lo, 'max': hi, 'read_only': read_only}
+    meta.update(extra)
+    return dataclasses.field(default=default, metadata=meta)
+
+
 @dataclass(frozen=True)
 class ParamSpec:
     """Description of one dotted parameter."""

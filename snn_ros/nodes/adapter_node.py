@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from diagnostic_msgs.msg import DiagnosticArray
@@ -10,6 +10,7 @@ from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data, QoSProfile, ReliabilityPolicy
 
 from snn_ros.adapters.errors import AdapterError
+from snn_ros.core.params import param_field as _p
 from snn_ros.msg import SpikeEvents
 from snn_ros.nodes.common import publish_diagnostics
 from snn_ros.nodes.convert import batch_to_data, batch_to_msg, SpikeData
@@ -18,12 +19,6 @@ from snn_ros.nodes.ratelimit import RateLimitedErrors
 
 SPIKES_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
 DIAGNOSTICS_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-
-
-def _p(default: Any, description: str, lo: float | None = None, hi: float | None = None, *,
-       read_only: bool = False) -> Any:
-    return field(default=default, metadata={'description': description, 'min': lo, 'max': hi,
-                                            'read_only': read_only})
 
 
 @dataclass(frozen=True)

@@ -10,19 +10,13 @@ and stamps.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from snn_ros.core.params import param_field as _p
 from snn_ros.sim.envs import Env, make_env, Observation, StepResult
 
 NS_PER_S = 1_000_000_000
-
-
-def _p(default: Any, description: str, lo: float | None = None, hi: float | None = None, *,
-       read_only: bool = False, **extra: Any) -> Any:
-    meta = {'description': description, 'min': lo, 'max': hi, 'read_only': read_only}
-    meta.update(extra)
-    return field(default=default, metadata=meta)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ import numpy as np
 from snn_ros.core.config import NetworkConfig
 from snn_ros.core.errors import InputError
 from snn_ros.core.network import decide, Network
+from snn_ros.core.params import param_field as _p
 
 __all__ = ['ControlConfig', 'CoreNodeConfig', 'CoreRuntime', 'HiddenConfig', 'InputsConfig',
            'ReadoutDecision', 'ReadoutNodeConfig', 'ReadoutRuntime', 'StepOutput',
@@ -34,13 +35,6 @@ CORE_COUNTERS = ('input_messages', 'input_spikes', 'dropped_input_spikes', 'drop
                  'rejected_messages', 'steps', 'windows', 'labels', 'teach_events', 'rewards',
                  'errors', 'checkpoints_saved')
 MAX_STEPS_PER_MESSAGE = 1_000_000
-
-
-def _p(default: Any, description: str, lo: float | None = None, hi: float | None = None, *,
-       read_only: bool = False, **extra: Any) -> Any:
-    meta = {'description': description, 'min': lo, 'max': hi, 'read_only': read_only}
-    meta.update(extra)
-    return field(default=default, metadata=meta)
 
 
 def _group(cls: type) -> Any:
@@ -490,10 +484,7 @@ class CoreRuntime:
         if n_steps == 0:
             return None
         try:
-            if self.on_step is None:
-                parts = self._run_fused(idx, off, n_steps, hidden)
-            else:
-                parts = self._run_stepwise(idx, off, n_steps, hidden)
+            parts = self._run_pieces(idx, off, n_steps, hidden)
         except InputError as err:  # checked above; a last line of defence
             self.reject('input', str(err))
             return None
@@ -504,51 +495,31 @@ class CoreRuntime:
             out.hidden_offsets = _cat(parts[3], np.uint32)
         return out
 
-    def _run_fused(self, idx: np.ndarray, off: np.ndarray, n_steps: int, hidden: bool
-                   ) -> tuple[list[np.ndarray], ...]:
-        """Step in one network call per piece of a decision window (``Network.run_flat``)."""
+    def _run_pieces(self, idx: np.ndarray, off: np.ndarray, n_steps: int, hidden: bool
+                    ) -> tuple[list[np.ndarray], ...]:
+        """Step in one ``Network.run_flat`` call per piece of a decision window.
+
+        With ``on_step`` (replay statistics) every piece is one step, followed by the call.
+        """
         net = self.net
         window = net.config.readout.window_steps
         bounds = np.searchsorted(off, np.arange(n_steps + 1))
         parts: tuple[list[np.ndarray], ...] = ([], [], [], [])
         s = 0
         while s < n_steps:
-            n = min(n_steps - s, max(window - net.window_steps, 1))
+            n = 1 if self.on_step is not None else \
+                min(n_steps - s, max(window - net.window_steps, 1))
             lo, hi = bounds[s], bounds[s + n]
             res = net.run_flat(idx[lo:hi], off[lo:hi].astype(np.int64) - s, n, hidden=hidden)
             for k, (x, step) in enumerate(((res[0], res[1]), (res[2], res[3]))):
                 parts[2 * k].append(x)
                 parts[2 * k + 1].append((step + s).astype(np.uint32))
             s += n
+            if self.on_step is not None:
+                self.on_step(net)
             if net.window_steps >= window:
                 self.end_window()
         return parts
-
-    def _run_stepwise(self, idx: np.ndarray, off: np.ndarray, n_steps: int, hidden: bool
-                      ) -> tuple[list[np.ndarray], ...]:
-        """Step one step at a time, calling ``on_step`` after each (replay statistics)."""
-        net = self.net
-        bounds = np.searchsorted(off, np.arange(n_steps + 1))
-        parts: tuple[list[np.ndarray], ...] = ([], [], [], [])
-        for s in range(n_steps):
-            spikes = net.step(idx[bounds[s]:bounds[s + 1]])
-            self.on_step(net)
-            parts[0].append(spikes)
-            parts[1].append(np.full(spikes.size, s, np.uint32))
-            if hidden:
-                h = self.hidden_spikes()
-                parts[2].append(h)
-                parts[3].append(np.full(h.size, s, np.uint32))
-            if net.window_steps >= net.config.readout.window_steps:
-                self.end_window()
-        return parts
-
-    def hidden_spikes(self) -> np.ndarray:
-        """Return this step's hidden spikes, layer ``k`` at ``k * n_hidden``."""
-        n_h = self.net.config.layers.n_hidden
-        parts = [g.spikes.astype(np.int64) + k * n_h
-                 for k, g in enumerate(self.net.groups[:self.net.readout_group])]
-        return np.concatenate(parts)
 
     def end_window(self) -> None:
         """End the decision window: teach the latest label (or clear a finished signal)."""

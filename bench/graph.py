@@ -289,6 +289,8 @@ def main(argv=None):
                              'many MB (30 Mev/s packets need about 8)')
     parser.add_argument('--no-direct', action='store_true',
                         help='composed: hand spikes between the nodes over DDS (for comparison)')
+    parser.add_argument('--executor', default='auto', choices=('auto', 'events', 'single'),
+                        help='composed: the executor of snn_ros_composed (its --executor)')
     opts = parser.parse_args(argv)
     if not BAG.is_dir():
         print(f'# skipped: recording not present at {BAG}', file=sys.stderr)
@@ -302,11 +304,12 @@ def main(argv=None):
         elif opts.dds_profile:
             os.environ['FASTDDS_DEFAULT_PROFILES_FILE'] = str(Path(opts.dds_profile).resolve())
         write_config(params_file, opts.packet_ms, opts.n_layers, opts.n_hidden)
+        composed_args = ['--executor', opts.executor] + (['--no-direct'] if opts.no_direct else [])
         for rate in [float(r) for r in opts.rates.split(',')]:
             packets = make_packets(events, rate, opts.duration_s, opts.packet_ms)
             for mode in opts.modes.split(','):
                 case, metrics = run_case(mode, rate, packets, width, height, opts.packet_ms,
-                                         params_file, ['--no-direct'] if opts.no_direct else [])
+                                         params_file, composed_args)
                 case += opts.tag
                 for metric, (value, unit) in metrics.items():
                     value = None if value != value else round(value, 3)  # NaN: no decision

@@ -30,7 +30,8 @@ pytestmark = pytest.mark.ros
 REPO = Path(__file__).resolve().parent.parent
 
 
-def test_composed_process_end_to_end(tmp_path):
+@pytest.mark.parametrize('executor', ['auto', 'single'])
+def test_composed_process_end_to_end(tmp_path, executor):
     ckpt = tmp_path / 'composed.npz'
     config = {'event_camera': {'ros__parameters': nest(CAMERA)},
               'snn_core': {'ros__parameters': nest(dict(CORE, checkpoint=str(ckpt)))},
@@ -39,7 +40,7 @@ def test_composed_process_end_to_end(tmp_path):
     params_file.write_text(yaml.safe_dump(config))
     proc = subprocess.Popen(
         [sys.executable, '-m', 'snn_ros.nodes.composed', '--adapters', 'event_camera',
-         '--ros-args', '--params-file', str(params_file)],
+         '--executor', executor, '--ros-args', '--params-file', str(params_file)],
         cwd=REPO, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True)
     g = Graph()

@@ -24,10 +24,10 @@ import importlib
 from typing import Any, Sequence
 
 import rclpy
-from rclpy.executors import Executor, ExternalShutdownException, SingleThreadedExecutor
+from rclpy.executors import Executor, ExternalShutdownException
 from rclpy.utilities import remove_ros_args
 
-from snn_ros.nodes.common import freeze_startup_objects
+from snn_ros.nodes.common import EXECUTORS, freeze_startup_objects, make_executor, spin
 
 #: adapter name -> (module, class); also the ``adapters`` choices of the launch files.
 ADAPTERS = {
@@ -125,7 +125,7 @@ def destroy_nodes(executor: Executor, nodes: Sequence[Any]) -> None:
 
 
 def main(args: Any = None) -> None:
-    """Run the selected adapters, the core and the readout in one SingleThreadedExecutor."""
+    """Run the selected adapters, the core and the readout in one executor."""
     rclpy.init(args=args)
     parser = argparse.ArgumentParser(prog='snn_ros_composed', description=__doc__.split('\n')[0])
     parser.add_argument('--adapters', default='event_camera',
@@ -134,9 +134,12 @@ def main(args: Any = None) -> None:
     parser.add_argument('--no-readout', action='store_true', help='do not run the readout node')
     parser.add_argument('--no-direct', action='store_true',
                         help='hand spikes between the nodes over DDS, not by direct calls')
+    parser.add_argument('--executor', choices=EXECUTORS, default='auto',
+                        help="'events': rclpy's EventsExecutor (Kilted on; C++ event queue), "
+                             "'single': SingleThreadedExecutor, 'auto': events when available")
     opts = parser.parse_args(remove_ros_args(args)[1:])
     nodes: list[Any] = []
-    executor = SingleThreadedExecutor()
+    executor = make_executor(opts.executor)
     try:
         nodes = build_nodes(parse_adapters(opts.adapters), readout=not opts.no_readout)
         if not opts.no_direct:
@@ -145,7 +148,7 @@ def main(args: Any = None) -> None:
         for node in nodes:
             executor.add_node(node)
         freeze_startup_objects()
-        executor.spin()
+        spin(executor)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:

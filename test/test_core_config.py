@@ -44,6 +44,8 @@ def test_every_field_has_metadata():
     ('layers.n_hidden', 100, 'layers.block_size'),
     ('layers.p_input', 1.5, 'layers.p_input'),
     ('readout.n_classes', 1, 'readout.n_classes'),
+    ('readout.tau_mem_s', -0.1, 'readout.tau_mem_s'),
+    ('readout.reset', 'neutral', 'readout.reset'),
     ('modulation.mode', 'broadcast', 'modulation.mode'),
     ('modulation.fan_in', 17, 'modulation.fan_in'),
     ('plasticity.lr_hidden', float('nan'), 'plasticity.lr_hidden'),

@@ -1,10 +1,11 @@
 """Online learning on real N-MNIST recordings with local rules only (prints the accuracy).
 
-Samples stream through the network one after another (10 ms steps, 300 ms each); every
-100 ms ``teach(label)`` sets the margin WTA error from the running readout counts, which
-gates the three-factor hidden plasticity (through the modulatory populations) and the readout
-delta rule. The decision is the readout count argmax over the sample. No gradients, no
-offline fitting.
+The protocol is the study's (:func:`snn_ros.study.nmnist.present`): samples stream through the
+network one after another (10 ms steps, 300 ms each); every 100 ms ``teach(label)`` sets the
+margin WTA error from the running readout counts for a 2-step pulse, which gates the
+three-factor hidden plasticity (through the modulatory populations) and the readout delta
+rule. The decision is the readout count argmax over the sample. No gradients, no offline
+fitting.
 """
 
 from __future__ import annotations
@@ -14,41 +15,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from _data import nmnist_small, sample_steps
+from _data import nmnist_small
 from snn_ros.core import Network, NetworkConfig
 from snn_ros.core.config import load_yaml
 from snn_ros.core.params import apply
-
-DT_US = 10_000
-N_STEPS = 30
-TEACH_EVERY = 10
-
-
-def learning_config(n_hidden: int, pop_size: int) -> NetworkConfig:
-    """Return the N-MNIST setup: local receptive fields on the 2 x 34 x 34 event camera."""
-    return NetworkConfig.from_dict({
-        'dt_s': DT_US * 1e-6, 'n_inputs': 2 * 34 * 34,
-        'neuron': {'target_rate_hz': 5.0},
-        'layers': {'n_hidden': n_hidden, 'block_size': 64, 'w_input': 0.3, 'p_input': 0.5,
-                   'input_width': 34, 'input_height': 34, 'rf_radius': 4.0, 'w_ff': 0.3},
-        'readout': {'pop_size': pop_size, 'p_readout': 0.25, 'w_readout': 0.01},
-        'teaching': {'margin': 4.0},
-        'plasticity': {'tau_elig_s': 0.1, 'lr_readout': 1e-3, 'lr_hidden': 1e-4}})
-
-
-def present(net: Network, data, split: str, i: int, label: int | None) -> int:
-    """Stream one sample (teaching when ``label`` is given); return the decision."""
-    idx, off = sample_steps(data, split, i, DT_US, N_STEPS)
-    bounds = np.searchsorted(off, np.arange(N_STEPS + 1))
-    net.reset_state()
-    for s in range(N_STEPS):
-        net.step(idx[bounds[s]:bounds[s + 1]])
-        if label is not None and (s + 1) % TEACH_EVERY == 0:
-            net.teach(label)
-    decision = net.decision().label
-    if label is not None:
-        net.error(np.zeros(net.n_classes))
-    return decision
+from snn_ros.study import nmnist
+from snn_ros.study.nmnist import present
 
 
 def train_and_test(cfg: NetworkConfig, n_train: int, n_test: int, epochs: int = 1,
@@ -71,7 +43,7 @@ def train_and_test(cfg: NetworkConfig, n_train: int, n_test: int, epochs: int = 
 
 
 def test_nmnist_fast_learns_well_above_chance():
-    cfg = learning_config(n_hidden=256, pop_size=4)
+    cfg = nmnist.config('full', n_hidden=256)
     acc = train_and_test(cfg, n_train=300, n_test=100)
     print(f'\nN-MNIST fast (2x256 hidden, 300 train samples): test accuracy {acc:.2f}')
     assert acc >= 0.4

@@ -53,6 +53,30 @@ def test_event_driven_network_equals_every_step_reference(over):
         assert np.array_equal(sa[f'group{k}/theta'], sb[f'group{k}/theta'])
 
 
+@pytest.mark.parametrize('batch', [False, True])
+def test_readout_neurons_have_their_own_time_constant_and_reset(batch):
+    """``readout.tau_mem_s`` / ``readout.reset`` act on the readout group only."""
+    cfg = small_config(readout={'n_classes': 3, 'pop_size': 2, 'w_readout': 0.0,
+                                'tau_mem_s': 0.1, 'reset': 'subtract'},
+                       neuron={'homeostasis': False}, plasticity={'learning': False})
+    net = Network(cfg, 0)
+    hid, ro = net.groups[0], net.groups[net.readout_group]
+    hid.v[:] = 0.5
+    ro.v[:] = [0.5, 0.5, 0.5, 0.5, 3.0, 3.0]
+    if batch:
+        net.run_flat(np.zeros(0, np.int64), np.zeros(0, np.int64), 1)
+    else:
+        net.step([])
+    a_hid, a_ro = np.exp(-1e-3 / 0.02), np.exp(-1e-3 / 0.1)
+    assert hid.v[0] == pytest.approx(0.5 * a_hid, rel=1e-12)   # no input reaches layer 1
+    np.testing.assert_allclose(ro.v[:4], 0.5 * a_ro, rtol=1e-12)
+    np.testing.assert_allclose(ro.v[4:], 3.0 * a_ro - 1.0, rtol=1e-12)  # spiked, subtracted
+    same = Network(small_config(readout={'tau_mem_s': 0.02, 'reset': 'zero'}), 3)
+    default = Network(small_config(), 3)
+    for a, b in drive([same, default], 100):
+        assert np.array_equal(a, b)
+
+
 def test_modulation_never_injects_current():
     cfg = small_config(plasticity={'learning': False})
     a, b = Network(cfg, 3), Network(cfg, 3)
@@ -109,7 +133,8 @@ def test_bad_input_raises_and_leaves_state_untouched(bad):
 @pytest.mark.parametrize('over', [
     {}, {'neuron': {'reset': 'subtract', 'refractory_steps': 2, 'homeostasis': False}},
     {'readout': {'delta_rule': False}}, {'layers': {'plastic_recurrent': False}},
-    {'layers': {'n_layers': 3}}, {'plasticity': {'learning': False}}])
+    {'layers': {'n_layers': 3}}, {'plasticity': {'learning': False}},
+    {'readout': {'tau_mem_s': 0.3, 'reset': 'subtract'}}])
 def test_run_batch_fused_is_bit_identical_to_step_by_step(over):
     """The one-call batch path (``core/fused.py``) against ``step``: spikes, weights, state."""
     cfg = small_config(**over)

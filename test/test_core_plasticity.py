@@ -424,3 +424,36 @@ def test_prefetch_rows_changes_nothing():
         prefetch_rows(fast.arrays, np.array([0, 3, 11]), 2)
         prefetch_rows(fast.arrays, np.zeros(0, np.int64), 2)
         assert all(np.array_equal(x, y) for x, y in zip(before, fast.arrays))
+
+
+def test_state_of_the_previous_layout_resumes_bit_identically():
+    """States saved with int32 ``indices`` and 4-column ``seg_q`` (g, N, S, 0) still load."""
+    from snn_ros.core.errors import CheckpointError
+    args = dict(lam_x=0.9, lam_e=0.9, history_segments=6)
+    a, _ = make_pair(np.random.default_rng(21), **args)
+    last = drive(np.random.default_rng(22), (a,), 80, p_mod=0.2, rate_post=0.3)
+    old = {k: v.copy() for k, v in a.state_dict().items()}
+    old['indices'] = old['indices'].astype(np.int32)
+    q = old['seg_q']
+    assert q.shape[2] == 3 and a.arrays.indices.dtype == np.uint32
+    old['seg_q'] = np.concatenate([q, np.zeros(q.shape[:2] + (1,))], axis=2)
+    b, _ = make_pair(np.random.default_rng(21), **args)
+    b.load_state_dict(old)
+    for proj in (a, b):
+        end = drive(np.random.default_rng(23), (proj,), 80, p_mod=0.2, rate_post=0.3,
+                    t0=last + 1)
+        proj.flush(end)
+    sa, sb = a.state_dict(), b.state_dict()
+    for k in sa:
+        np.testing.assert_array_equal(sa[k], sb[k])
+    bad = dict(old, seg_q=np.zeros(q.shape[:2] + (5,)))
+    with pytest.raises(CheckpointError, match='seg_q'):
+        b.load_state_dict(bad)
+
+
+def test_postsynaptic_indices_must_fit_uint32():
+    """Postsynaptic indices are stored as uint32 (unsigned indexing in the kernels)."""
+    from snn_ros.core.errors import ConfigError
+    with pytest.raises(ConfigError, match='uint32'):
+        Projection(1, (1 << 32) + 1, [0, 0], np.zeros(0, np.int64), np.zeros(0),
+                   lam_x=0.9, lam_e=0.9, w_min=-1.0, w_max=1.0)

@@ -9,7 +9,7 @@ before they reach numba.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 import enum
 import math
 from pathlib import Path
@@ -188,10 +188,21 @@ class ReadoutConfig:
     delta_rule: bool = _f(True, 'readout eligibility is the presynaptic trace (delta rule '
                           'dw = lr x_pre err_class, also for silent readout neurons); false: '
                           'Hebbian x_pre at readout spikes', read_only=True)
+    tau_mem_s: float = _f(0.0, 'membrane time constant of the readout neurons (0: '
+                          'neuron.tau_mem_s); about the decision window makes them integrate '
+                          'the evidence of the whole window', 0.0, 100.0, read_only=True)
+    reset: str = _f('neuron', 'readout reset after a spike: as neuron.reset, to zero or by '
+                    'subtracting the threshold (keeps the charge above it)',
+                    choices=('neuron', 'zero', 'subtract'), read_only=True)
 
     def __post_init__(self) -> None:
         """Validate every field (raise ConfigError naming the field)."""
         _validate(self, 'readout.')
+
+    def neuron(self, neuron: NeuronConfig) -> NeuronConfig:
+        """Return ``neuron`` with this readout's membrane time constant and reset applied."""
+        return replace(neuron, tau_mem_s=self.tau_mem_s or neuron.tau_mem_s,
+                       reset=neuron.reset if self.reset == 'neuron' else self.reset)
 
     @property
     def n_readout(self) -> int:

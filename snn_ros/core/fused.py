@@ -18,7 +18,7 @@ from snn_ros.core.plasticity import deliver_static, step_kernel
 
 @njit
 def run_steps(n_steps, t0, in_idx, in_bounds, vs, thetas, refs, i_ins, spikeds, idxs, nsp,
-              alpha, reset_mode, refractory_steps, homeostasis, eta, p_target, theta_min,
+              alphas, reset_modes, refractory_steps, homeostasis, eta, p_target, theta_min,
               theta_max, projs, pre_g, post_g, plastic, fired_all, all_readout, readout_group,
               class_of, counts, stat_spikes, n_hidden, want_hidden, ro_out, ro_off, hid_out,
               hid_off):
@@ -30,6 +30,8 @@ def run_steps(n_steps, t0, in_idx, in_bounds, vs, thetas, refs, i_ins, spikeds, 
         vs, thetas, refs, i_ins, spikeds, idxs: the LIF state arrays per group (tuples in
             group order, readout last); ``nsp`` (int64[groups]) gets the spike counts of the
             last step.
+        alphas, reset_modes: membrane decay and reset mode per group (the readout may have
+            its own).
         projs: the :class:`ProjectionArrays` per projection (tuple in network order);
             ``pre_g`` (-1: the input), ``post_g`` group per projection; ``plastic`` and
             ``fired_all`` (the readout delta rule: every readout neuron counts as fired)
@@ -47,7 +49,7 @@ def run_steps(n_steps, t0, in_idx, in_bounds, vs, thetas, refs, i_ins, spikeds, 
     for s in range(n_steps):
         t = t0 + s
         for k in range(n_groups):
-            nsp[k] = _lif_threshold(vs[k], thetas[k], refs[k], alpha, spikeds[k], idxs[k])
+            nsp[k] = _lif_threshold(vs[k], thetas[k], refs[k], alphas[k], spikeds[k], idxs[k])
         for j in range(len(projs)):
             g = pre_g[j]
             if g < 0:
@@ -64,8 +66,8 @@ def run_steps(n_steps, t0, in_idx, in_bounds, vs, thetas, refs, i_ins, spikeds, 
             else:
                 deliver_static(a.indptr, a.indices, a.w, pre, i_ins[q])
         for k in range(n_groups):
-            _lif_integrate_reset(vs[k], i_ins[k], spikeds[k], thetas[k], refs[k], reset_mode,
-                                 refractory_steps)
+            _lif_integrate_reset(vs[k], i_ins[k], spikeds[k], thetas[k], refs[k],
+                                 reset_modes[k], refractory_steps)
             if homeostasis:
                 _homeostasis(thetas[k], spikeds[k], eta, p_target, theta_min, theta_max)
             stat_spikes[k] += nsp[k]

@@ -113,6 +113,7 @@ class Network:
         self.n_inputs = cfg.n_inputs
         self.n_classes = ro.n_classes
         self._lif = LIFParams.from_config(cfg.neuron, cfg.dt_s)
+        self._lif_ro = LIFParams.from_config(ro.neuron(cfg.neuron), cfg.dt_s)
         self.groups = [LIFState.zeros(n_h, cfg.neuron.threshold) for _ in range(n_k)]
         self.groups.append(LIFState.zeros(ro.n_readout, cfg.neuron.threshold))
         self.readout_group = n_k
@@ -244,9 +245,9 @@ class Network:
         t = self._t
         if self._mod_pending:
             self._push_modulation(t)
-        lif = self._lif
         groups = self.groups
-        for g in groups:
+        lifs = self._group_lifs()
+        for g, lif in zip(groups, lifs):
             lif_threshold(g, lif)
         for p in self.projections:
             pre = idx if p.pre == INPUT else groups[p.pre].spikes
@@ -254,7 +255,7 @@ class Network:
             fired = (self._all_readout if p.kind == 'readout' and self._delta_rule
                      else post.spikes)
             p.proj.step(t, pre, fired, post.i_in)   # deliver, on_post, on_pre in one call
-        for k, g in enumerate(groups):
+        for k, (g, lif) in enumerate(zip(groups, lifs)):
             lif_integrate_reset(g, lif)
             self._stat_spikes[k] += g.n_spikes
         ro = groups[self.readout_group]
@@ -263,6 +264,10 @@ class Network:
         self._window_n += 1
         self._stat_steps += 1
         self._t = t + 1
+
+    def _group_lifs(self) -> list[LIFParams]:
+        """Return the step constants per group: the hidden layers', then the readout's."""
+        return [self._lif] * self.readout_group + [self._lif_ro]
 
     def run(self, steps: Iterable[Any]) -> list[np.ndarray]:
         """Run one step per element of ``steps`` (input indices); return readout spikes per step.
@@ -319,16 +324,18 @@ class Network:
         for p in self.projections:
             p.proj.begin_batch(t0, n_steps)
         groups, lif = self.groups, self._lif
+        lifs = self._group_lifs()
         projs = tuple(p.proj.arrays for p in self.projections)
         nsp = np.zeros(len(groups), np.int64)
         n_r, n_h = run_steps(
             n_steps, t0, idx, bounds, tuple(g.v for g in groups),
             tuple(g.theta for g in groups), tuple(g.ref for g in groups),
             tuple(g.i_in for g in groups), tuple(g.spiked for g in groups),
-            tuple(g.idx for g in groups), nsp, lif.alpha, lif.reset_mode,
-            lif.refractory_steps, lif.homeostasis, lif.eta, lif.p_target, lif.theta_min,
-            lif.theta_max, projs, self._batch_pre, self._batch_post, self._batch_plastic,
-            self._batch_fired_all, self._all_readout, self.readout_group, self.class_of,
+            tuple(g.idx for g in groups), nsp, np.array([q.alpha for q in lifs]),
+            np.array([q.reset_mode for q in lifs], np.int64), lif.refractory_steps,
+            lif.homeostasis, lif.eta, lif.p_target, lif.theta_min, lif.theta_max, projs,
+            self._batch_pre, self._batch_post, self._batch_plastic, self._batch_fired_all,
+            self._all_readout, self.readout_group, self.class_of,
             self._counts, self._stat_spikes, self.config.layers.n_hidden, hidden, ro_out,
             ro_off, hid_out, hid_off)
         for g, n in zip(groups, nsp):
@@ -544,6 +551,7 @@ class Network:
             p.proj.learning = pl.learning
             p.proj.learning_rate = pl.lr_readout if p.kind == 'readout' else pl.lr_hidden
         self._lif = LIFParams.from_config(new.neuron, new.dt_s)
+        self._lif_ro = LIFParams.from_config(new.readout.neuron(new.neuron), new.dt_s)
         self.modulation.gain = new.modulation.gain
         self.baseline.tau = new.modulation.baseline_tau
         return new

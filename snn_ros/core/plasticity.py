@@ -61,7 +61,22 @@ the 36 arrays of ``ProjectionArrays`` (3.8 us per ``step_kernel`` call without s
 without the runtime). Rows start at random places in arrays larger than the caches, so each
 kernel prefetches the synapses of the next ``_AHEAD`` rows while processing one
 (``prefetch_rows`` lets a step loop start the first rows of a later call early); on large
-projections this halves the time per synapse.
+projections this halves the time per synapse. The fast path also prefetches the per-row
+state (``xr xd rb xt xa xb lo hi``, one cache line each) ``_AHEAD`` rows ahead and the row
+pointers two rows before they are needed: with the same spikes spread over more neurons
+those lines miss the caches, about 10% of the time at 2 x 4096 hidden neurons. The synapse
+loops index with unsigned integers (``indices`` is uint32, row bounds are cast to uint64):
+numba wraps negative signed indices around, a compare and select on every array access,
+which unsigned indices skip (about 20% of the time per synapse).
+
+Memory touched on the fast path: per synaptic event ``w``, ``e`` (float64) and ``indices``
+(uint32), 20 B per synapse streamed, plus one random entry (3 float64) of the current
+epoch's ``seg_q`` row and, when the row moves, of its start epoch's ``comp`` table, and
+``i_post``; ``done``, ``post_syn`` and ``post_pre`` serve the general path and the rare
+late post spike only. The per-post tables ``seg_q``, ``seg_g`` and ``comp`` have
+``history_segments`` rows of ``n_post`` entries and are written one row per epoch, so a run
+touches O(n_post) new memory per epoch (first-touch page faults) until the history is
+compacted and rows are reused.
 
 Tolerance: the fast path equals the every-step rule up to float64 rounding (relative
 differences ~1e-13 on the weight changes; tests use rtol 1e-9) as long as no weight reaches a
@@ -98,7 +113,7 @@ class ProjectionArrays(NamedTuple):
     """The arrays of one plastic projection, passed as one argument to every kernel."""
 
     indptr: np.ndarray       # int64[n_pre + 1], CSR by presynaptic neuron
-    indices: np.ndarray      # int32[n_syn], postsynaptic index per synapse
+    indices: np.ndarray      # uint32[n_syn], postsynaptic index per synapse
     w: np.ndarray            # float64[n_syn], weight after step done[s]
     e: np.ndarray            # float64[n_syn], eligibility after step done[s]
     done: np.ndarray         # int64[n_syn], last step completed for the synapse
@@ -125,11 +140,11 @@ class ProjectionArrays(NamedTuple):
     xr: np.ndarray           # float64[n_pre], fast path: x_i(k) = xr lam ** (k - rb) after xt
     xd: np.ndarray           # float64[n_pre], fast path: jump of xr at the last pre spike
     rb: np.ndarray           # int64[n_pre], fast path: base step of the row's epoch
-    seg_q: np.ndarray        # float64[history_segments, n_post, 4], fast path: (g, N, S, 0)
+    seg_q: np.ndarray        # float64[history_segments, n_post, 3], fast path: (g, N, S)
     pre_t: np.ndarray        # int64[1], fast path: last step on_pre switched a row
     pp: np.ndarray           # float64[T], P(n) = sum_{v=1..n} lam ** v
     pinv: np.ndarray         # float64[H + 2], lam ** -n
-    comp: np.ndarray         # float64[history_segments, n_post, 4], fast path: move tables
+    comp: np.ndarray         # float64[history_segments, n_post, 3], fast path: move tables
     comp_c: np.ndarray       # int64[history_segments], epoch each table reaches (-1: none)
     comp_l: np.ndarray       # float64[history_segments], scale L of each table
 
@@ -178,12 +193,26 @@ def _prefetch_row(indices, w, e, s0, s1):
     Rows start at random places in arrays larger than the caches; loading the next rows
     while the current one is processed halves the time per synapse on large projections.
     """
-    for s in range(s0, s1, 8):
+    u0, u1 = np.uint64(s0), np.uint64(s1)
+    for s in range(u0, u1, np.uint64(8)):
         prefetch(w, s)
         if e.shape[0] > 0:
             prefetch(e, s)
-    for s in range(s0, s1, 16):
+    for s in range(u0, u1, np.uint64(16)):
         prefetch(indices, s)
+
+
+@njit
+def _prefetch_row_state(a, i):
+    """Prefetch the per-row state of row i that ``_fast_rows`` reads (one line per array)."""
+    prefetch(a.xr, i)
+    prefetch(a.xd, i)
+    prefetch(a.rb, i)
+    prefetch(a.xt, i)
+    prefetch(a.xa, i)
+    prefetch(a.xb, i)
+    prefetch(a.lo, i)
+    prefetch(a.hi, i)
 
 
 @njit
@@ -380,12 +409,12 @@ def _fast_table(a, m0, cur):
             lam_l = px[ln] if ln < nt else lam ** ln
             p_l = pp[ln] if ln < nt else lam * _geo_far(lam, ln)
             q = seg_q[m]
-            for j in range(tab.shape[0]):
+            for j in range(np.uint64(tab.shape[0])):
                 gl = q[j, 0] * el
-                k = comp[m0, j, 2] + q[j, 1]
-                comp[m0, j, 0] += gl * p_l
-                comp[m0, j, 1] += gl * (k * p_l - q[j, 2])
-                comp[m0, j, 2] = k
+                k = tab[j, 2] + q[j, 1]
+                tab[j, 0] += gl * p_l
+                tab[j, 1] += gl * (k * p_l - q[j, 2])
+                tab[j, 2] = k
             el *= lam_l
         comp_l[m0] = el
         comp_c[m0] = cur
@@ -422,8 +451,13 @@ def _fast_rows(a, sel, every, t, i_post, deliver, switch):
             if r + ahead < n_rows:
                 k = r + ahead if every else sel[r + ahead]
                 _prefetch_row(indices, w, e, indptr[k], indptr[k + 1])
+                if ahead == _AHEAD:
+                    _prefetch_row_state(a, k)
+        if r + _AHEAD + 2 < n_rows:
+            # the row pointers read above for the prefetch of row r + _AHEAD, two rows early
+            prefetch(indptr, r + _AHEAD + 2 if every else sel[r + _AHEAD + 2])
         sw = switch and xt[i] != t
-        s0, s1 = indptr[i], indptr[i + 1]
+        s0, s1 = np.uint64(indptr[i]), np.uint64(indptr[i + 1])   # unsigned (module doc)
         if s0 == s1:
             # no synapse: only the trace (xr, xd, rb serve synapses only)
             if sw:
@@ -441,14 +475,14 @@ def _fast_rows(a, sel, every, t, i_post, deliver, switch):
             if sw:
                 # the hot case, fused: move, evaluate and clip, deliver, switch
                 for s in range(s0, s1):
-                    j = indices[s]
+                    j = np.uint64(indices[s])
                     c0 = e[s]
                     _switch_synapse(w, e, s, j, el * (c0 + x0 * comp[m0, j, 2]),
                                     w[s] + c0 * comp[m0, j, 0] + x0 * comp[m0, j, 1], q_c,
                                     xc, pn, d, loi, hii, deliver, i_post)
                 s1 = s0      # done: the passes below see an empty row
             for s in range(s0, s1):
-                j = indices[s]
+                j = np.uint64(indices[s])
                 c0 = e[s]
                 w[s] += c0 * comp[m0, j, 0] + x0 * comp[m0, j, 1]
                 e[s] = el * (c0 + x0 * comp[m0, j, 2])
@@ -460,11 +494,11 @@ def _fast_rows(a, sel, every, t, i_post, deliver, switch):
                         w[s] = hii
         if sw:
             for s in range(s0, s1):
-                _switch_synapse(w, e, s, indices[s], e[s], w[s], q_c, xc, pn, d, loi, hii,
-                                deliver, i_post)
+                _switch_synapse(w, e, s, np.uint64(indices[s]), e[s], w[s], q_c, xc, pn, d, loi,
+                                hii, deliver, i_post)
         elif evaluate:
             for s in range(s0, s1):
-                j = indices[s]
+                j = np.uint64(indices[s])
                 ww = w[s]
                 wv = ww + q_c[j, 0] * ((e[s] + xc * q_c[j, 1]) * pn - xc * q_c[j, 2])
                 if wv < loi:
@@ -531,7 +565,7 @@ def _fast_compact(a):
         _set_row(a.seg_g, 0, a.seg_g[cur])
         q0, qc = a.seg_q[0], a.seg_q[cur]
         for j in range(qc.shape[0]):
-            for k in range(4):
+            for k in range(3):
                 q0[j, k] = qc[j, k]
         a.nseg[0] = 1
 
@@ -631,8 +665,8 @@ def deliver_static(indptr, indices, w, pre_idx, i_post):
             if n + ahead < n_rows:
                 k = pre_idx[n + ahead]
                 _prefetch_row(indices, w, w[:0], indptr[k], indptr[k + 1])
-        for s in range(indptr[i], indptr[i + 1]):
-            i_post[indices[s]] += w[s]
+        for s in range(np.uint64(indptr[i]), np.uint64(indptr[i + 1])):
+            i_post[np.uint64(indices[s])] += w[s]
 
 
 @njit
@@ -840,6 +874,8 @@ class Projection:
             raise ConfigError(f'indices and weights must have shape ({n_syn},)')
         if n_syn and (indices.min() < 0 or indices.max() >= n_post):
             raise ConfigError(f'indices must lie in [0, {n_post})')
+        if n_post > 1 << 32:
+            raise ConfigError('n_post must be <= 2 ** 32 (uint32 postsynaptic indices)')
         for name, lam in (('lam_x', lam_x), ('lam_e', lam_e)):
             if not 0.0 <= float(lam) <= 1.0:
                 raise ConfigError(f'{name} must lie in [0, 1], got {lam}')
@@ -864,7 +900,7 @@ class Projection:
             raise ConfigError('initial weights outside [w_min, w_max] or of the wrong sign')
         if int(history_segments) < 2 or int(history_spikes) < 1:
             raise ConfigError('history_segments must be >= 2 and history_spikes >= 1')
-        idx32 = indices.astype(np.int32)
+        idx32 = indices.astype(np.uint32)
         order = np.argsort(idx32, kind='stable')
         post_indptr = np.zeros(n_post + 1, np.int64)
         np.cumsum(np.bincount(idx32, minlength=n_post), out=post_indptr[1:])
@@ -890,11 +926,11 @@ class Projection:
             px=power_table(lam_x), pe=power_table(lam_e), qe=geometric_table(lam_e),
             lam=np.array([lam_x, lam_e], np.float64),
             mode=np.array([horizon], np.int64), xr=np.zeros(n_pre), xd=np.zeros(n_pre),
-            rb=np.full(n_pre, -1, np.int64), seg_q=np.zeros((hs, n_post if horizon else 0, 4)),
+            rb=np.full(n_pre, -1, np.int64), seg_q=np.zeros((hs, n_post if horizon else 0, 3)),
             pre_t=np.full(1, -1, np.int64),
             pp=float(lam_e) * geometric_table(lam_e) if horizon else np.zeros(1),
             pinv=power_table(1.0 / lam_f, horizon + 2),
-            comp=np.zeros((hs, n_post if horizon else 0, 4)),
+            comp=np.zeros((hs, n_post if horizon else 0, 3)),
             comp_c=np.full(hs, -1, np.int64), comp_l=np.ones(hs))
         self._lr = 0.0
         self._learning = True
@@ -1077,6 +1113,8 @@ class Projection:
         for k in self._STATE:
             src = np.asarray(d[k])
             dst = getattr(a, k)
+            if k == 'seg_q' and src.ndim == 3 and src.shape[2] == 4:
+                src = src[:, :, :3]     # older layout (g, N, S, 0): drop the zero column
             if src.shape != dst.shape and k in ('seg_start', 'seg_g', 'seg_q', 'ph'):
                 raise CheckpointError(f'state {k!r} has shape {src.shape}, expected {dst.shape} '
                                       '(history sizes differ)')

@@ -2,9 +2,14 @@
 
 Samples stream through the network one after another (10 ms steps, the first 300 ms of each
 sample); every 100 ms ``teach(label)`` sets the margin WTA error from the running readout
-counts, which gates the three-factor hidden plasticity and the readout delta rule. The
-decision is the readout count argmax over the sample. Training makes ``EPOCHS`` online passes
-(sample by sample, no batches, shuffled per pass) over the 1000 training samples. Settings
+counts, which gates the three-factor hidden plasticity and the readout delta rule for
+``TEACH_STEPS`` steps (a short pulse, so that it credits the eligibility of the activity that
+produced the counts rather than of later activity; after the last one the pulse runs over
+input-free steps). The decision is the readout count argmax over the sample. The readout
+neurons integrate over the whole sample (membrane time constant 1 s, reset by subtraction),
+so their counts add up the evidence as the teaching signal assumes. Training makes ``EPOCHS``
+online passes (sample by sample, no batches, shuffled per pass) over the 1000 training
+samples. Settings
 (same network, same seed):
 
 - ``full``: every plastic synapse learns; error through the modulatory populations with fixed
@@ -34,6 +39,7 @@ N_INPUTS = 2 * SIDE * SIDE
 DT_US = 10_000
 N_STEPS = 30
 TEACH_EVERY = 10
+TEACH_STEPS = 2     # steps each teaching error stays on
 EPOCHS = 5          # online passes over the training samples (config/nmnist.yaml schedule)
 SETTINGS = ('full', 'readout_only', 'direct', 'symmetric')
 CACHE_NAME = 'nmnist_small_v1.npz'
@@ -141,10 +147,11 @@ def config(setting: str = 'full', n_hidden: int = 512, pop_size: int = 4) -> Net
         'layers': {'n_hidden': n_hidden, 'block_size': min(64, n_hidden), 'w_input': 0.3,
                    'p_input': 0.5, 'input_width': SIDE, 'input_height': SIDE,
                    'rf_radius': 4.0, 'w_ff': 0.3},
-        'readout': {'pop_size': pop_size, 'p_readout': 0.25, 'w_readout': 0.01},
+        'readout': {'pop_size': pop_size, 'p_readout': 0.25, 'w_readout': 0.01,
+                    'tau_mem_s': 1.0, 'reset': 'subtract'},
         'teaching': {'margin': 4.0},
         'modulation': {},
-        'plasticity': {'tau_elig_s': 0.1, 'lr_readout': 1e-3, 'lr_hidden': 1e-3}}
+        'plasticity': {'tau_elig_s': 0.1, 'lr_readout': 5e-3, 'lr_hidden': 5e-3}}
     if setting == 'readout_only':
         d['plasticity']['lr_hidden'] = 0.0
     elif setting == 'direct':
@@ -200,22 +207,35 @@ class SynapseCounter:
 
 def present(net: Network, data: dict[str, np.ndarray], split: str, i: int,
             label: int | None, counter: SynapseCounter | None = None) -> int:
-    """Stream one sample (teaching every 100 ms when ``label`` is given); return the decision."""
+    """Stream one sample (teaching every 100 ms when ``label`` is given); return the decision.
+
+    With a label, each teaching error stays on for ``TEACH_STEPS`` steps; the last one runs
+    over as many input-free steps after the sample (without a label, none are run).
+    """
     idx, off = sample_steps(data, split, i)
     bounds = np.searchsorted(off, np.arange(N_STEPS + 1))
     net.reset_state()
+    zero = np.zeros(net.n_classes)
+    teaching = label is not None
     for s in range(N_STEPS):
         x = idx[bounds[s]:bounds[s + 1]]
         net.step(x)
         if counter is not None:
             counter.after_step(np.unique(x))
-        if label is not None and (s + 1) % TEACH_EVERY == 0:
+        if teaching and s >= TEACH_EVERY and (s + 1) % TEACH_EVERY == TEACH_STEPS:
+            net.error(zero)
+        if teaching and (s + 1) % TEACH_EVERY == 0:
             err = net.teach(label)
             if counter is not None:
                 counter.after_teach(err)
     decision = net.decision().label
-    if label is not None:
-        net.error(np.zeros(net.n_classes))
+    if teaching:
+        silent = np.zeros(0, np.int64)
+        for _ in range(TEACH_STEPS):
+            net.step(silent)
+            if counter is not None:
+                counter.after_step(silent)
+        net.error(zero)
     return decision
 
 

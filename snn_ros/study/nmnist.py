@@ -41,6 +41,7 @@ N_STEPS = 30
 TEACH_EVERY = 10
 TEACH_STEPS = 2     # steps each teaching error stays on
 EPOCHS = 5          # online passes over the training samples (config/nmnist.yaml schedule)
+LR_DECAY = 0.6      # both learning rates are multiplied by this after every pass
 SETTINGS = ('full', 'readout_only', 'direct', 'symmetric')
 CACHE_NAME = 'nmnist_small_v1.npz'
 
@@ -149,7 +150,7 @@ def config(setting: str = 'full', n_hidden: int = 512, pop_size: int = 4) -> Net
                    'rf_radius': 4.0, 'w_ff': 0.3},
         'readout': {'pop_size': pop_size, 'p_readout': 0.25, 'w_readout': 0.01,
                     'tau_mem_s': 1.0, 'reset': 'subtract'},
-        'teaching': {'margin': 4.0},
+        'teaching': {'margin': 8.0},
         'modulation': {},
         'plasticity': {'tau_elig_s': 0.1, 'lr_readout': 5e-3, 'lr_hidden': 5e-3}}
     if setting == 'readout_only':
@@ -249,7 +250,8 @@ def run(data: dict[str, np.ndarray], setting: str, seed: int, *, n_train: int = 
         curve_block: int = 50) -> dict[str, Any]:
     """Train online on the first ``n_train`` samples, then test with learning off.
 
-    Training order is shuffled per epoch with ``seed`` (the network uses the same seed).
+    Training order is shuffled per epoch with ``seed`` (the network uses the same seed); the
+    learning rates of pass ``k`` are the configured ones times ``LR_DECAY ** k``.
 
     Returns:
         A run record: ``accuracy`` (test), ``train_time_s``, ``synaptic_updates``,
@@ -271,7 +273,10 @@ def run(data: dict[str, np.ndarray], setting: str, seed: int, *, n_train: int = 
     hits = 0
     block = 0
     train_time = 0.0
-    for _ in range(epochs):
+    lr0 = cfg.plasticity.lr_hidden, cfg.plasticity.lr_readout
+    for epoch in range(epochs):
+        net.update_params({'plasticity.lr_hidden': lr0[0] * LR_DECAY ** epoch,
+                           'plasticity.lr_readout': lr0[1] * LR_DECAY ** epoch})
         order = rng.permutation(n_train)
         t0 = time.perf_counter()
         for i in order:

@@ -1,7 +1,7 @@
 """N-MNIST (1000 train / 100 test, the official split) learned online with local rules.
 
 Samples stream through the network one after another (10 ms steps, the first 300 ms of each
-sample); every 100 ms ``teach(label)`` sets the margin WTA error from the running readout
+sample); every 50 ms ``teach(label)`` sets the margin WTA error from the running readout
 counts, which gates the three-factor hidden plasticity and the readout delta rule for
 ``TEACH_STEPS`` steps (a short pulse, so that it credits the eligibility of the activity that
 produced the counts rather than of later activity; after the last one the pulse runs over
@@ -38,7 +38,7 @@ SIDE = 34
 N_INPUTS = 2 * SIDE * SIDE
 DT_US = 10_000
 N_STEPS = 30
-TEACH_EVERY = 10
+TEACH_EVERY = 5
 TEACH_STEPS = 2     # steps each teaching error stays on
 EPOCHS = 5          # online passes over the training samples (config/nmnist.yaml schedule)
 LR_DECAY = 0.6      # both learning rates are multiplied by this after every pass
@@ -152,7 +152,7 @@ def config(setting: str = 'full', n_hidden: int = 512, pop_size: int = 4) -> Net
                     'tau_mem_s': 1.0, 'reset': 'subtract'},
         'teaching': {'margin': 8.0},
         'modulation': {},
-        'plasticity': {'tau_elig_s': 0.1, 'lr_readout': 5e-3, 'lr_hidden': 5e-3}}
+        'plasticity': {'tau_elig_s': 0.1, 'lr_readout': 2.5e-3, 'lr_hidden': 2.5e-3}}
     if setting == 'readout_only':
         d['plasticity']['lr_hidden'] = 0.0
     elif setting == 'direct':
@@ -208,7 +208,7 @@ class SynapseCounter:
 
 def present(net: Network, data: dict[str, np.ndarray], split: str, i: int,
             label: int | None, counter: SynapseCounter | None = None) -> int:
-    """Stream one sample (teaching every 100 ms when ``label`` is given); return the decision.
+    """Stream one sample (teaching every 50 ms when ``label`` is given); return the decision.
 
     With a label, each teaching error stays on for ``TEACH_STEPS`` steps; the last one runs
     over as many input-free steps after the sample (without a label, none are run).

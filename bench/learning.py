@@ -4,7 +4,7 @@ Run from the repository root::
 
     .venv/bin/python -m bench.learning                 # the study (15-25 min, 2 shared cores)
     .venv/bin/python -m bench.learning --quick         # small sizes, a couple of minutes
-    .venv/bin/python -m bench.learning --seeds 3 --out docs/
+    .venv/bin/python -m bench.learning --seeds 5 --out docs/
 
 Tasks (each skipped with a note when its data folder under ``../shared/data`` is absent):
 N-MNIST (settings full, readout_only, direct, symmetric and the BPTT baseline, which is
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     """Parse the command line, run the study and print one JSON line per summary record."""
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--quick', action='store_true', help='small sizes (smoke run)')
-    ap.add_argument('--seeds', type=int, default=3, help='seeds per setting (default 3)')
+    ap.add_argument('--seeds', type=int, default=5, help='seeds per setting (default 5)')
     ap.add_argument('--bptt-seeds', type=int, default=None,
                     help='seeds of the BPTT baseline (default: --seeds)')
     ap.add_argument('--bptt-epochs', type=int, default=None, help='BPTT epochs')

@@ -86,7 +86,7 @@ NOTES = {
 }
 
 
-def plan(tasks: tuple[str, ...] = TASKS, seeds: int = 3, quick: bool = False,
+def plan(tasks: tuple[str, ...] = TASKS, seeds: int = 5, quick: bool = False,
          tiny: bool = False, bptt_seeds: int | None = None,
          overrides: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """Return the job list (longest first) for the tasks whose data are present.
@@ -233,7 +233,7 @@ def rerender(out_dir: str) -> dict[str, Any]:
     return report.write(doc['runs'], out_dir, meta, NOTES)
 
 
-def study(out_dir: str, *, tasks: tuple[str, ...] = TASKS, seeds: int = 3, quick: bool = False,
+def study(out_dir: str, *, tasks: tuple[str, ...] = TASKS, seeds: int = 5, quick: bool = False,
           tiny: bool = False, n_jobs: int = 2, bptt_seeds: int | None = None,
           overrides: dict[str, dict[str, Any]] | None = None, command: str = '',
           log=print) -> dict[str, Any]:

@@ -63,9 +63,9 @@ def make_executor(kind: str = 'auto', context: rclpy.context.Context | None = No
     """Return the executor ``kind`` names (one of :data:`EXECUTORS`).
 
     ``events`` is rclpy's ``EventsExecutor`` (Kilted on): ready entities arrive through a C++
-    event queue instead of a wait set rebuilt on every spin, about half the executor time per
-    message of the ``SingleThreadedExecutor`` (``single``). ``auto`` takes ``events`` where
-    rclpy has it and ``single`` elsewhere.
+    event queue instead of a wait set rebuilt on every spin (``bench.graph``, composed, 10 Mev/s:
+    1.7-1.9 ms graph CPU per packet against 2.1-2.2 ms with the ``SingleThreadedExecutor``,
+    ``single``). ``auto`` takes ``events`` where rclpy has it and ``single`` elsewhere.
 
     Raises:
         ValueError: unknown kind, or ``events`` on an rclpy without it.

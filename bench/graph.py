@@ -271,6 +271,7 @@ def run_case(mode, rate, packets, width, height, packet_ms, params_file, compose
 
 def main(argv=None):
     """Run every mode x rate case and print JSON lines."""
+    from snn_ros.nodes.common import EXECUTORS   # imports rclpy, like every case here
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--rates', default='1,10,30', help='Mev/s, comma-separated')
     parser.add_argument('--modes', default='composed,separate')
@@ -289,7 +290,7 @@ def main(argv=None):
                              'many MB (30 Mev/s packets need about 8)')
     parser.add_argument('--no-direct', action='store_true',
                         help='composed: hand spikes between the nodes over DDS (for comparison)')
-    parser.add_argument('--executor', default='auto', choices=('auto', 'events', 'single'),
+    parser.add_argument('--executor', default='auto', choices=EXECUTORS,
                         help='composed: the executor of snn_ros_composed (its --executor)')
     opts = parser.parse_args(argv)
     if not BAG.is_dir():

@@ -112,11 +112,10 @@ class Network:
         n_h, n_k = lay.n_hidden, lay.n_layers
         self.n_inputs = cfg.n_inputs
         self.n_classes = ro.n_classes
-        self._lif = LIFParams.from_config(cfg.neuron, cfg.dt_s)
-        self._lif_ro = LIFParams.from_config(ro.neuron(cfg.neuron), cfg.dt_s)
         self.groups = [LIFState.zeros(n_h, cfg.neuron.threshold) for _ in range(n_k)]
         self.groups.append(LIFState.zeros(ro.n_readout, cfg.neuron.threshold))
         self.readout_group = n_k
+        self._set_neuron_params(cfg)
         self.class_of = np.repeat(np.arange(ro.n_classes), ro.pop_size).astype(np.int64)
         lam_x = math.exp(-cfg.dt_s / pl.tau_pre_s)
         lam_e = math.exp(-cfg.dt_s / pl.tau_elig_s)
@@ -246,7 +245,7 @@ class Network:
         if self._mod_pending:
             self._push_modulation(t)
         groups = self.groups
-        lifs = self._group_lifs()
+        lifs = self._lifs
         for g, lif in zip(groups, lifs):
             lif_threshold(g, lif)
         for p in self.projections:
@@ -265,9 +264,13 @@ class Network:
         self._stat_steps += 1
         self._t = t + 1
 
-    def _group_lifs(self) -> list[LIFParams]:
-        """Return the step constants per group: the hidden layers', then the readout's."""
-        return [self._lif] * self.readout_group + [self._lif_ro]
+    def _set_neuron_params(self, cfg: NetworkConfig) -> None:
+        """Derive the step constants per group (hidden layers, then the readout's own)."""
+        self._lif = LIFParams.from_config(cfg.neuron, cfg.dt_s)
+        lif_ro = LIFParams.from_config(cfg.readout.neuron(cfg.neuron), cfg.dt_s)
+        self._lifs = [self._lif] * self.readout_group + [lif_ro]
+        self._group_alpha = np.array([q.alpha for q in self._lifs])
+        self._group_reset = np.array([q.reset_mode for q in self._lifs], np.int64)
 
     def run(self, steps: Iterable[Any]) -> list[np.ndarray]:
         """Run one step per element of ``steps`` (input indices); return readout spikes per step.
@@ -324,15 +327,14 @@ class Network:
         for p in self.projections:
             p.proj.begin_batch(t0, n_steps)
         groups, lif = self.groups, self._lif
-        lifs = self._group_lifs()
         projs = tuple(p.proj.arrays for p in self.projections)
         nsp = np.zeros(len(groups), np.int64)
         n_r, n_h = run_steps(
             n_steps, t0, idx, bounds, tuple(g.v for g in groups),
             tuple(g.theta for g in groups), tuple(g.ref for g in groups),
             tuple(g.i_in for g in groups), tuple(g.spiked for g in groups),
-            tuple(g.idx for g in groups), nsp, np.array([q.alpha for q in lifs]),
-            np.array([q.reset_mode for q in lifs], np.int64), lif.refractory_steps,
+            tuple(g.idx for g in groups), nsp, self._group_alpha, self._group_reset,
+            lif.refractory_steps,
             lif.homeostasis, lif.eta, lif.p_target, lif.theta_min, lif.theta_max, projs,
             self._batch_pre, self._batch_post, self._batch_plastic, self._batch_fired_all,
             self._all_readout, self.readout_group, self.class_of,
@@ -550,8 +552,7 @@ class Network:
         for p in self.projections:
             p.proj.learning = pl.learning
             p.proj.learning_rate = pl.lr_readout if p.kind == 'readout' else pl.lr_hidden
-        self._lif = LIFParams.from_config(new.neuron, new.dt_s)
-        self._lif_ro = LIFParams.from_config(new.readout.neuron(new.neuron), new.dt_s)
+        self._set_neuron_params(new)
         self.modulation.gain = new.modulation.gain
         self.baseline.tau = new.modulation.baseline_tau
         return new

@@ -77,6 +77,35 @@ def test_readout_neurons_have_their_own_time_constant_and_reset(batch):
         assert np.array_equal(a, b)
 
 
+@pytest.mark.parametrize('batch', [False, True])
+def test_readout_neurons_have_their_own_homeostatic_target(batch):
+    """``readout.target_rate_hz`` sets the readout's threshold step; hidden ones keep theirs."""
+    cfg = small_config(readout={'n_classes': 3, 'pop_size': 2, 'w_readout': 0.0,
+                                'target_rate_hz': 2.0},
+                       neuron={'target_rate_hz': 50.0, 'homeo_tau_s': 1.0},
+                       plasticity={'learning': False})
+    net = Network(cfg, 0)
+    hid, ro = net.groups[0], net.groups[net.readout_group]
+    ro.v[:] = [0.0, 0.0, 0.0, 0.0, 0.0, 3.0]
+    theta_hid, theta_ro = hid.theta.copy(), ro.theta.copy()
+    if batch:
+        net.run_flat(np.zeros(0, np.int64), np.zeros(0, np.int64), 1)
+    else:
+        net.step([])
+    dt, th = cfg.dt_s, cfg.neuron.threshold
+    eta_hid, eta_ro = th / (1.0 * 50.0), th / (1.0 * 2.0)
+    silent_hid = ~hid.spiked.astype(bool)
+    np.testing.assert_allclose(hid.theta[silent_hid],
+                               theta_hid[silent_hid] - eta_hid * 50.0 * dt, rtol=1e-12)
+    np.testing.assert_allclose(ro.theta[:5], theta_ro[:5] - eta_ro * 2.0 * dt, rtol=1e-12)
+    assert ro.theta[5] == pytest.approx(theta_ro[5] + eta_ro * (1.0 - 2.0 * dt), rel=1e-12)
+    same = Network(small_config(readout={'target_rate_hz': 10.0}), 3)
+    default = Network(small_config(), 3)
+    assert default.config.neuron.target_rate_hz == 10.0
+    for a, b in drive([same, default], 100):
+        assert np.array_equal(a, b)
+
+
 def test_modulation_never_injects_current():
     cfg = small_config(plasticity={'learning': False})
     a, b = Network(cfg, 3), Network(cfg, 3)
@@ -134,7 +163,8 @@ def test_bad_input_raises_and_leaves_state_untouched(bad):
     {}, {'neuron': {'reset': 'subtract', 'refractory_steps': 2, 'homeostasis': False}},
     {'readout': {'delta_rule': False}}, {'layers': {'plastic_recurrent': False}},
     {'layers': {'n_layers': 3}}, {'plasticity': {'learning': False}},
-    {'readout': {'tau_mem_s': 0.3, 'reset': 'subtract'}}])
+    {'readout': {'tau_mem_s': 0.3, 'reset': 'subtract'}},
+    {'readout': {'target_rate_hz': 3.0}, 'neuron': {'target_rate_hz': 40.0}}])
 def test_run_batch_fused_is_bit_identical_to_step_by_step(over):
     """The one-call batch path (``core/fused.py``) against ``step``: spikes, weights, state."""
     cfg = small_config(**over)

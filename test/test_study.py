@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from snn_ros.core import Network
 from snn_ros.core.config import load_yaml
 from snn_ros.core.params import apply
 from snn_ros.study import bptt, ecg, emg, nmnist, report
@@ -148,3 +149,31 @@ def test_bptt_twin_runs_when_torch_is_present():
     arch = bptt.architecture(64, 2, 0)
     assert [p['name'] for p in arch['projections']][0] == 'input_l1'
     assert all(p['w'][p['mask'] == 0].sum() == 0 for p in arch['projections'])
+
+
+@pytest.mark.parametrize('over', [{}, {'neuron.reset': 'subtract', 'readout.reset': 'zero'}])
+def test_bptt_twin_forward_is_the_core_dynamics(monkeypatch, over):
+    """Same config, seed and input: the twin's readout counts equal the core's spike counts.
+
+    The core runs with homeostasis and learning off (the twin's thresholds are fixed); the
+    twin runs in float64, so the only differences are the surrogate gradient and the loss.
+    """
+    torch = pytest.importorskip('torch')
+    data = nmnist.load()
+    if data is None:
+        pytest.skip('nmnist-small data absent')
+    base = nmnist.config
+    monkeypatch.setattr(nmnist, 'config', lambda *a: apply(base(*a), over))
+    arch = bptt.architecture(64, 2, 0)
+    model = bptt._build(arch, 5.0).double()
+    cfg = apply(nmnist.config('full', 64, 2), {'neuron.homeostasis': False,
+                                               'plasticity.learning': False})
+    net = Network(cfg, 0)
+    for i in range(4):
+        x = torch.from_numpy(nmnist.dense_sample(data, 'train', i)).double()[:, None, :]
+        twin = model(x).detach().numpy()[0] * cfg.readout.pop_size
+        net.reset_state()
+        idx, off = nmnist.sample_steps(data, 'train', i)
+        net.run_flat(idx, off, nmnist.N_STEPS)
+        assert twin.sum() > 0
+        np.testing.assert_array_equal(np.rint(twin), net.decision().counts)

@@ -194,15 +194,21 @@ class ReadoutConfig:
     reset: str = _f('neuron', 'readout reset after a spike: as neuron.reset, to zero or by '
                     'subtracting the threshold (keeps the charge above it)',
                     choices=('neuron', 'zero', 'subtract'), read_only=True)
+    target_rate_hz: float = _f(0.0, 'homeostatic target rate of the readout neurons (0: '
+                               'neuron.target_rate_hz); a class population fires for about '
+                               '1 / n_classes of the inputs, so a selective readout needs a '
+                               'lower mean rate than dense hidden layers', 0.0, 1000.0,
+                               read_only=True)
 
     def __post_init__(self) -> None:
         """Validate every field (raise ConfigError naming the field)."""
         _validate(self, 'readout.')
 
     def neuron(self, neuron: NeuronConfig) -> NeuronConfig:
-        """Return ``neuron`` with this readout's membrane time constant and reset applied."""
+        """Return ``neuron`` with this readout's time constant, reset and target rate."""
         return replace(neuron, tau_mem_s=self.tau_mem_s or neuron.tau_mem_s,
-                       reset=neuron.reset if self.reset == 'neuron' else self.reset)
+                       reset=neuron.reset if self.reset == 'neuron' else self.reset,
+                       target_rate_hz=self.target_rate_hz or neuron.target_rate_hz)
 
     @property
     def n_readout(self) -> int:

@@ -18,7 +18,7 @@ from snn_ros.core.plasticity import deliver_static, step_kernel
 
 @njit
 def run_steps(n_steps, t0, in_idx, in_bounds, vs, thetas, refs, i_ins, spikeds, idxs, nsp,
-              alphas, reset_modes, refractory_steps, homeostasis, eta, p_target, theta_min,
+              alphas, reset_modes, refractory_steps, homeostasis, etas, p_targets, theta_min,
               theta_max, projs, pre_g, post_g, plastic, fired_all, all_readout, readout_group,
               class_of, counts, stat_spikes, n_hidden, want_hidden, ro_out, ro_off, hid_out,
               hid_off):
@@ -30,8 +30,8 @@ def run_steps(n_steps, t0, in_idx, in_bounds, vs, thetas, refs, i_ins, spikeds, 
         vs, thetas, refs, i_ins, spikeds, idxs: the LIF state arrays per group (tuples in
             group order, readout last); ``nsp`` (int64[groups]) gets the spike counts of the
             last step.
-        alphas, reset_modes: membrane decay and reset mode per group (the readout may have
-            its own).
+        alphas, reset_modes, etas, p_targets: membrane decay, reset mode and homeostatic
+            step and target spike probability per group (the readout may have its own).
         projs: the :class:`ProjectionArrays` per projection (tuple in network order);
             ``pre_g`` (-1: the input), ``post_g`` group per projection; ``plastic`` and
             ``fired_all`` (the readout delta rule: every readout neuron counts as fired)
@@ -69,7 +69,7 @@ def run_steps(n_steps, t0, in_idx, in_bounds, vs, thetas, refs, i_ins, spikeds, 
             _lif_integrate_reset(vs[k], i_ins[k], spikeds[k], thetas[k], refs[k],
                                  reset_modes[k], refractory_steps)
             if homeostasis:
-                _homeostasis(thetas[k], spikeds[k], eta, p_target, theta_min, theta_max)
+                _homeostasis(thetas[k], spikeds[k], etas[k], p_targets[k], theta_min, theta_max)
             stat_spikes[k] += nsp[k]
         ro = idxs[readout_group]
         for i in range(nsp[readout_group]):

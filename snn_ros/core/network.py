@@ -271,6 +271,8 @@ class Network:
         self._lifs = [self._lif] * self.readout_group + [lif_ro]
         self._group_alpha = np.array([q.alpha for q in self._lifs])
         self._group_reset = np.array([q.reset_mode for q in self._lifs], np.int64)
+        self._group_eta = np.array([q.eta for q in self._lifs])
+        self._group_p_target = np.array([q.p_target for q in self._lifs])
 
     def run(self, steps: Iterable[Any]) -> list[np.ndarray]:
         """Run one step per element of ``steps`` (input indices); return readout spikes per step.
@@ -335,7 +337,7 @@ class Network:
             tuple(g.i_in for g in groups), tuple(g.spiked for g in groups),
             tuple(g.idx for g in groups), nsp, self._group_alpha, self._group_reset,
             lif.refractory_steps,
-            lif.homeostasis, lif.eta, lif.p_target, lif.theta_min, lif.theta_max, projs,
+            lif.homeostasis, self._group_eta, self._group_p_target, lif.theta_min, lif.theta_max, projs,
             self._batch_pre, self._batch_post, self._batch_plastic, self._batch_fired_all,
             self._all_readout, self.readout_group, self.class_of,
             self._counts, self._stat_spikes, self.config.layers.n_hidden, hidden, ro_out,

@@ -3,13 +3,15 @@
 The architecture is copied from a freshly built :class:`~snn_ros.core.Network` of the same
 config and seed: the same groups and sizes, the same sparse masks (local receptive fields,
 feedforward, microcircuit recurrent blocks, small-world readout) and the same initial weights.
-The LIF dynamics follow the core's step order: leak ``v <- alpha v``, spike
-``s = H(v - theta)``, deliver this step's spikes, then ``v <- (1 - s) (v + I)`` (reset to
-zero, input of a spiking step discarded). Differences, stated: thresholds are fixed at the
-initial value (the core's homeostatic threshold adaptation is not differentiable and is
-left out), the Heaviside has a fast-sigmoid surrogate derivative, the reset is detached, and
-the loss is the cross-entropy of the per-class mean readout spike counts over the sample.
-Weights are clipped to ``[-w_max, w_max]`` after every step as in the core.
+The LIF dynamics follow the core's step order with each group's own decay and reset (the
+readout may differ from the hidden layers): leak ``v <- alpha v``, spike ``s = H(v - theta)``,
+deliver this step's spikes, then ``v <- (1 - s) (v + I)`` (reset to zero, input of a spiking
+step discarded) or ``v <- v + I - s theta`` (reset by subtraction). Differences, stated:
+thresholds are fixed at the initial value (the core's homeostatic threshold adaptation is not
+differentiable and is left out), the Heaviside has a fast-sigmoid surrogate derivative, the
+reset is detached, and the loss is the cross-entropy of the per-class mean readout spike
+counts over the sample. Weights are clipped to ``[-w_max, w_max]`` after every step as in the
+core.
 
 torch is an optional bench dependency, imported lazily; :func:`available` says whether it is
 importable, and the study records the setting as skipped when it is not.
@@ -24,6 +26,8 @@ from typing import Any
 import numpy as np
 
 from snn_ros.core import Network
+from snn_ros.core.config import ResetMode
+from snn_ros.core.neurons import LIFParams
 from snn_ros.study import nmnist, peak_rss_mb
 
 
@@ -38,7 +42,8 @@ def architecture(n_hidden: int, pop_size: int, seed: int) -> dict[str, Any]:
     Returns:
         ``sizes`` (per group, readout last), ``projections`` (list of dicts with ``name``,
         ``pre`` (-1 = input), ``post``, dense ``mask`` and ``w`` of shape (n_pre, n_post)),
-        ``alpha``, ``theta``, ``w_max``, ``class_of`` and ``n_classes``.
+        ``alphas`` and ``subtract`` (membrane decay and reset by subtraction per group),
+        ``theta``, ``w_max``, ``class_of`` and ``n_classes``.
     """
     cfg = nmnist.config('full', n_hidden, pop_size)
     net = Network(cfg, seed)
@@ -53,8 +58,12 @@ def architecture(n_hidden: int, pop_size: int, seed: int) -> dict[str, Any]:
         mask[pre, p.indices] = 1.0
         w[pre, p.indices] = p.proj.weights()
         projs.append({'name': p.name, 'pre': p.pre, 'post': p.post, 'mask': mask, 'w': w})
+    lif = LIFParams.from_config(cfg.neuron, cfg.dt_s)
+    lif_ro = LIFParams.from_config(cfg.readout.neuron(cfg.neuron), cfg.dt_s)
+    lifs = [lif] * (len(sizes) - 1) + [lif_ro]
     return {'sizes': sizes, 'projections': projs,
-            'alpha': float(np.exp(-cfg.dt_s / cfg.neuron.tau_mem_s)),
+            'alphas': [q.alpha for q in lifs],
+            'subtract': [q.reset_mode == ResetMode.SUBTRACT for q in lifs],
             'theta': cfg.neuron.threshold, 'w_max': cfg.plasticity.w_max,
             'class_of': net.class_of.copy(), 'n_classes': net.n_classes}
 
@@ -117,16 +126,17 @@ def _build(arch: dict[str, Any], slope: float):
             drive[post_in] = d.reshape(n_t, n_b, -1)
             v = [x.new_zeros(n_b, n) for n in self.sizes]
             counts = x.new_zeros(n_b, self.sizes[-1])
-            alpha, theta = arch['alpha'], arch['theta']
+            alphas, subtract, theta = arch['alphas'], arch['subtract'], arch['theta']
             for t in range(n_t):
-                v = [alpha * vg for vg in v]
+                v = [a * vg for a, vg in zip(alphas, v)]
                 s = [Spike.apply(vg - theta) for vg in v]
                 cur = [drive[g][t] if drive[g] is not None else x.new_zeros(n_b, n)
                        for g, n in enumerate(self.sizes)]
                 for k, (pre, post) in enumerate(self.meta):
                     if k != self.k_in:
                         cur[post] = cur[post] + s[pre] @ ws[k]
-                v = [(1.0 - sg.detach()) * (vg + cg) for vg, sg, cg in zip(v, s, cur)]
+                v = [vg + cg - theta * sg.detach() if sub else (1.0 - sg.detach()) * (vg + cg)
+                     for vg, sg, cg, sub in zip(v, s, cur, subtract)]
                 counts = counts + s[-1]
             return counts @ self.onehot
 

@@ -40,8 +40,8 @@ DT_US = 10_000
 N_STEPS = 30
 TEACH_EVERY = 5
 TEACH_STEPS = 2     # steps each teaching error stays on
-EPOCHS = 5          # online passes over the training samples (config/nmnist.yaml schedule)
-LR_DECAY = 0.6      # both learning rates are multiplied by this after every pass
+EPOCHS = 12         # online passes over the training samples (config/nmnist.yaml schedule)
+LR_DECAY = 0.8      # both learning rates are multiplied by this after every pass
 SETTINGS = ('full', 'readout_only', 'direct', 'symmetric')
 CACHE_NAME = 'nmnist_small_v1.npz'
 

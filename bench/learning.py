@@ -5,6 +5,7 @@ Run from the repository root::
     .venv/bin/python -m bench.learning                 # the study (15-25 min, 2 shared cores)
     .venv/bin/python -m bench.learning --quick         # small sizes, a couple of minutes
     .venv/bin/python -m bench.learning --seeds 5 --out docs/
+    .venv/bin/python -m bench.learning --holdout --tasks nmnist --out /tmp/val   # selection
 
 Tasks (each skipped with a note when its data folder under ``../shared/data`` is absent):
 N-MNIST (settings full, readout_only, direct, symmetric and the BPTT baseline, which is
@@ -41,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
                     help='comma-separated subset of ' + ','.join(study_run.TASKS))
     ap.add_argument('--jobs', type=int, default=2,
                     help='worker processes (one fresh process per run); 0 = in-process')
+    ap.add_argument('--holdout', action='store_true',
+                    help='N-MNIST on a validation split of the training samples (800 / 200) '
+                         'instead of the test samples: for choosing parameters; use another --out')
     ap.add_argument('--render', action='store_true',
                     help='only rewrite results.md and the figures from OUT/results.json')
     args = ap.parse_args(argv)
@@ -62,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
 
     doc = study_run.study(args.out, tasks=tasks, seeds=args.seeds, quick=args.quick,
                           n_jobs=args.jobs, bptt_seeds=args.bptt_seeds, overrides=overrides,
-                          command=command.strip(), log=log)
+                          command=command.strip(), holdout=args.holdout, log=log)
     for rec in doc['records']:
         keys = ('task', 'setting', 'metric', 'mean', 'std', 'n_seeds', 'train_time_s',
                 'synaptic_updates')

@@ -177,3 +177,49 @@ def test_bptt_twin_forward_is_the_core_dynamics(monkeypatch, over):
         net.run_flat(idx, off, nmnist.N_STEPS)
         assert twin.sum() > 0
         np.testing.assert_array_equal(np.rint(twin), net.decision().counts)
+
+
+def test_nmnist_holdout_splits_the_training_samples_only():
+    rng = np.random.default_rng(0)
+    sizes = rng.integers(0, 6, 30)
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    data = {'train_channel': np.arange(offsets[-1], dtype=np.int32),
+            'train_t_us': np.arange(offsets[-1], dtype=np.int64) * 7,
+            'train_offsets': offsets, 'train_labels': np.arange(30) % 10,
+            'test_channel': np.zeros(3, np.int32), 'test_t_us': np.zeros(3, np.int64),
+            'test_offsets': np.array([0, 3]), 'test_labels': np.array([1])}
+    split = nmnist.holdout(data, n_val=8, seed=3)
+    assert split['train_labels'].size == 22 and split['test_labels'].size == 8
+    seen = []
+    for part in ('train', 'test'):
+        off = split[f'{part}_offsets']
+        for i in range(split[f'{part}_labels'].size):
+            ch = split[f'{part}_channel'][off[i]:off[i + 1]]
+            src = np.searchsorted(offsets, ch[0], side='right') - 1 if ch.size else None
+            if src is not None:   # the sample's events, in order, and its label
+                assert np.array_equal(ch, np.arange(offsets[src], offsets[src + 1]))
+                assert np.array_equal(split[f'{part}_t_us'][off[i]:off[i + 1]], ch * 7)
+                assert split[f'{part}_labels'][i] == data['train_labels'][src]
+                seen.append(src)
+    assert len(seen) == len(set(seen)) == int((sizes > 0).sum())   # disjoint, complete
+    with pytest.raises(ValueError, match='n_val'):
+        nmnist.holdout(data, n_val=30)
+
+
+def test_holdout_study_scores_nmnist_on_the_validation_split(tmp_path, monkeypatch):
+    if not nmnist.available():
+        pytest.skip('nmnist-small data absent')
+    monkeypatch.setattr(bptt, 'available', lambda: False)
+    jobs = study_run.plan(('nmnist',), seeds=1, tiny=True, holdout=True)
+    assert all(j.get('holdout') for j in jobs if j['kind'] in ('nmnist', 'bptt'))
+    job = next(j for j in jobs if j['kind'] == 'nmnist' and j['setting'] == 'full')
+    rec = study_run.run_job(job)
+    assert rec['params']['n_test'] == 8   # twice the tiny test size, from the training split
+    calls = []
+    real = nmnist.holdout
+    monkeypatch.setattr(nmnist, 'holdout', lambda d, n_val: calls.append(n_val) or real(d, n_val))
+    doc = study_run.study(str(tmp_path), tasks=('nmnist',), tiny=True, seeds=1, n_jobs=0,
+                          holdout=True, log=lambda s: None)
+    assert calls == [8] * 4   # one per local setting
+    assert doc['meta']['nmnist_split'].startswith('holdout')
+    assert 'validation split' in (tmp_path / 'results.md').read_text()

@@ -113,6 +113,32 @@ def load() -> dict[str, np.ndarray] | None:
     return data
 
 
+def holdout(data: dict[str, np.ndarray], n_val: int = 200, seed: int = 1234
+            ) -> dict[str, np.ndarray]:
+    """Return a model-selection split of the training samples, in the layout of :func:`load`.
+
+    ``train`` holds all but ``n_val`` training samples and ``test`` the other ``n_val`` (a
+    permutation drawn from ``seed``); the official test samples are left out, so choices
+    made on this split never see them. The N-MNIST schedule was chosen this way.
+    """
+    n = data['train_labels'].size
+    if not 0 < n_val < n:
+        raise ValueError(f'n_val must lie in (0, {n}), got {n_val}')
+    perm = np.random.default_rng(seed).permutation(n)
+    off = data['train_offsets']
+    out = {}
+    for split, idx in (('train', perm[n_val:]), ('test', perm[:n_val])):
+        lo, hi = off[idx], off[idx + 1]
+        ev = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)])
+        out[f'{split}_channel'] = data['train_channel'][ev]
+        out[f'{split}_t_us'] = data['train_t_us'][ev]
+        offsets = np.zeros(idx.size + 1, np.int64)
+        np.cumsum(hi - lo, out=offsets[1:])
+        out[f'{split}_offsets'] = offsets
+        out[f'{split}_labels'] = data['train_labels'][idx]
+    return out
+
+
 def sample_steps(data: dict[str, np.ndarray], split: str, i: int, dt_us: int = DT_US,
                  n_steps: int = N_STEPS) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(indices, step_offsets)`` of sample ``i`` binned at ``dt_us`` (first n_steps)."""

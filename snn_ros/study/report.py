@@ -81,6 +81,9 @@ def markdown(summary: list[dict[str, Any]], meta: dict[str, Any],
              f"{meta.get('machine', '')}", '']
     if meta.get('quick'):
         lines += ['**Quick mode**: reduced sizes, numbers are not the study results.', '']
+    if str(meta.get('nmnist_split', '')).startswith('holdout'):
+        lines += [f"**N-MNIST scored on a validation split** ({meta['nmnist_split']}), not on "
+                  'the test samples.', '']
     tasks: list[str] = []
     for r in summary:
         if r['task'] not in tasks:

@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    .venv/bin/python -m bench.learning                 # the study (15-25 min, 2 shared cores)
+    .venv/bin/python -m bench.learning                 # the study (about 36 min on 2 shared cores)
     .venv/bin/python -m bench.learning --quick         # small sizes, a couple of minutes
     .venv/bin/python -m bench.learning --seeds 5 --out docs/
     .venv/bin/python -m bench.learning --holdout --tasks nmnist --out /tmp/val   # selection

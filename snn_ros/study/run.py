@@ -264,7 +264,8 @@ def study(out_dir: str, *, tasks: tuple[str, ...] = TASKS, seeds: int = 5, quick
             'bptt_seeds': seeds if bptt_seeds is None else bptt_seeds,
             'date': datetime.datetime.now().isoformat(timespec='seconds'),
             'run_time_s': time.perf_counter() - t0, 'n_jobs': n_jobs,
-            'nmnist_split': ('holdout: 800 train / 200 validation of train1K' if holdout
+            'nmnist_split': ('holdout: a validation split of train1K, twice the test size '
+                             '(800 train / 200 validation in the full study)' if holdout
                              else 'official: train1K / test100'),
             'machine': f'{platform.machine()}, {os.cpu_count()} CPUs, load average at start '
                        f'{load[0]:.1f} (shared), Python {platform.python_version()}',

@@ -68,6 +68,8 @@ def test_readout_neurons_have_their_own_time_constant_and_reset(batch):
     else:
         net.step([])
     a_hid, a_ro = np.exp(-1e-3 / 0.02), np.exp(-1e-3 / 0.1)
+    assert [q.alpha for q in net.group_params] == pytest.approx(
+        [a_hid] * net.readout_group + [a_ro], rel=1e-12)
     assert hid.v[0] == pytest.approx(0.5 * a_hid, rel=1e-12)   # no input reaches layer 1
     np.testing.assert_allclose(ro.v[:4], 0.5 * a_ro, rtol=1e-12)
     np.testing.assert_allclose(ro.v[4:], 3.0 * a_ro - 1.0, rtol=1e-12)  # spiked, subtracted

@@ -274,6 +274,11 @@ class Network:
         self._group_eta = np.array([q.eta for q in self._lifs])
         self._group_p_target = np.array([q.p_target for q in self._lifs])
 
+    @property
+    def group_params(self) -> tuple[LIFParams, ...]:
+        """Return the step constants per group (hidden layers, then the readout's own)."""
+        return tuple(self._lifs)
+
     def run(self, steps: Iterable[Any]) -> list[np.ndarray]:
         """Run one step per element of ``steps`` (input indices); return readout spikes per step.
 

@@ -27,7 +27,6 @@ import numpy as np
 
 from snn_ros.core import Network
 from snn_ros.core.config import ResetMode
-from snn_ros.core.neurons import LIFParams
 from snn_ros.study import nmnist, peak_rss_mb
 
 
@@ -58,9 +57,7 @@ def architecture(n_hidden: int, pop_size: int, seed: int) -> dict[str, Any]:
         mask[pre, p.indices] = 1.0
         w[pre, p.indices] = p.proj.weights()
         projs.append({'name': p.name, 'pre': p.pre, 'post': p.post, 'mask': mask, 'w': w})
-    lif = LIFParams.from_config(cfg.neuron, cfg.dt_s)
-    lif_ro = LIFParams.from_config(cfg.readout.neuron(cfg.neuron), cfg.dt_s)
-    lifs = [lif] * (len(sizes) - 1) + [lif_ro]
+    lifs = net.group_params
     return {'sizes': sizes, 'projections': projs,
             'alphas': [q.alpha for q in lifs],
             'subtract': [q.reset_mode == ResetMode.SUBTRACT for q in lifs],

@@ -8,7 +8,7 @@ import pytest
 from snn_ros.core import connectivity, reference
 from snn_ros.core.config import NeuronConfig
 from snn_ros.core.neurons import (_homeostasis, _lif_integrate_reset, _lif_threshold,
-                                  LIFParams, LIFState)
+                                  _near_threshold, LIFParams, LIFState)
 from snn_ros.core.teaching import (class_gather, margin_wta, ModulatoryProjection,
                                    RewardBaseline)
 
@@ -35,6 +35,26 @@ def test_lif_step_matches_reference(reset_zero, refractory):
         assert np.array_equal(idx[:ns], np.nonzero(es)[0])
         assert not fi.any()
         v, ref = ev, eref
+
+
+@pytest.mark.parametrize('kappa', [0.3, 0.5, 0.99, 1.0])
+def test_near_threshold_matches_reference_and_contains_the_spikes(kappa):
+    rng = np.random.default_rng(11)
+    n = 60
+    for _ in range(30):
+        v = rng.uniform(-0.5, 1.5, n)
+        theta = rng.uniform(0.5, 1.2, n)
+        ref = rng.integers(0, 3, n).astype(np.int64)
+        spiked = np.zeros(n, np.uint8)
+        idx = np.zeros(n, np.int64)
+        ns = _lif_threshold(v, theta, ref, 0.8, spiked, idx)
+        near = np.zeros(n, np.int64)
+        nn = _near_threshold(v, theta, ref, kappa, near)
+        expected = reference.near_threshold(v, theta, ref, kappa)
+        assert np.array_equal(near[:nn], expected)
+        assert set(idx[:ns]) <= set(near[:nn])
+        if kappa == 1.0:
+            assert np.array_equal(near[:nn], idx[:ns])
 
 
 def test_lif_impulse_response_exact():

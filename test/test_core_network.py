@@ -36,7 +36,8 @@ def drive(nets, n_steps, seed=0, teach_every=20, n_inputs=50):
 
 @pytest.mark.parametrize('over', [{}, {'neuron': {'reset': 'subtract', 'refractory_steps': 1}},
                                   {'modulation': {'mode': 'direct'}},
-                                  {'readout': {'delta_rule': False}}])
+                                  {'readout': {'delta_rule': False}},
+                                  {'plasticity': {'elig_v_fraction': 0.5}}])
 def test_event_driven_network_equals_every_step_reference(over):
     cfg = small_config(**over)
     fast = Network(cfg, 1)
@@ -166,7 +167,9 @@ def test_bad_input_raises_and_leaves_state_untouched(bad):
     {'readout': {'delta_rule': False}}, {'layers': {'plastic_recurrent': False}},
     {'layers': {'n_layers': 3}}, {'plasticity': {'learning': False}},
     {'readout': {'tau_mem_s': 0.3, 'reset': 'subtract'}},
-    {'readout': {'target_rate_hz': 3.0}, 'neuron': {'target_rate_hz': 40.0}}])
+    {'readout': {'target_rate_hz': 3.0}, 'neuron': {'target_rate_hz': 40.0}},
+    {'plasticity': {'elig_v_fraction': 0.4}},
+    {'plasticity': {'elig_v_fraction': 0.6}, 'neuron': {'refractory_steps': 2}}])
 def test_run_batch_fused_is_bit_identical_to_step_by_step(over):
     """The one-call batch path (``core/fused.py``) against ``step``: spikes, weights, state."""
     cfg = small_config(**over)
@@ -315,3 +318,22 @@ def test_run_flat_with_reference_projections_equals_fused():
             assert np.array_equal(x, y), batch
         fast.teach(batch % 3)
         slow.teach(batch % 3)
+
+
+def test_subthreshold_eligibility_events_drive_hidden_learning():
+    """``plasticity.elig_v_fraction`` < 1: neurons near threshold learn though none spikes."""
+    def run(kappa):
+        cfg = small_config(neuron={'threshold': 20.0, 'theta_max': 40.0, 'homeostasis': False},
+                           plasticity={'elig_v_fraction': kappa, 'lr_hidden': 1e-4})
+        net = Network(cfg, 5)
+        w0 = net.weights()['input_l1'].copy()
+        rng = np.random.default_rng(0)
+        for t in range(100):
+            net.step(np.nonzero(rng.random(50) < 0.2)[0])
+            assert not any(g.n_spikes for g in net.groups[:net.readout_group]), (kappa, t)
+            if t % 10 == 9:
+                net.teach(t % 3)
+        return np.abs(net.weights()['input_l1'] - w0).max()
+
+    assert run(1.0) == 0.0
+    assert run(0.2) > 1e-6

@@ -275,6 +275,11 @@ class PlasticityConfig:
     tau_pre_s: float = _f(0.02, 'presynaptic trace time constant', 1e-5, 1e4, read_only=True)
     w_max: float = _f(1.0, 'largest weight magnitude of any plastic synapse', 1e-9, 1e6,
                       read_only=True)
+    elig_v_fraction: float = _f(
+        1.0, 'hidden neurons whose membrane (after the leak) reaches this fraction of their '
+        'threshold count as postsynaptic events of the eligibility of their incoming '
+        'synapses (a one-sided box pseudo-derivative); 1 = spikes only', 0.01, 1.0,
+        read_only=True)
 
     def __post_init__(self) -> None:
         """Validate every field (raise ConfigError naming the field)."""

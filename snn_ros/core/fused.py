@@ -12,7 +12,8 @@ the same kernels, so its results are bit-identical to the per-step path
 from __future__ import annotations
 
 from snn_ros.core._numba import njit
-from snn_ros.core.neurons import _homeostasis, _lif_integrate_reset, _lif_threshold
+from snn_ros.core.neurons import (_homeostasis, _lif_integrate_reset, _lif_threshold,
+                                  _near_threshold)
 from snn_ros.core.plasticity import deliver_static, step_kernel
 
 
@@ -21,7 +22,7 @@ def run_steps(n_steps, t0, in_idx, in_bounds, vs, thetas, refs, i_ins, spikeds, 
               alphas, reset_modes, refractory_steps, homeostasis, etas, p_targets, theta_min,
               theta_max, projs, pre_g, post_g, plastic, fired_all, all_readout, readout_group,
               class_of, counts, stat_spikes, n_hidden, want_hidden, ro_out, ro_off, hid_out,
-              hid_off):
+              hid_off, kappa, nears, nnear):
     """Run ``n_steps`` steps from step ``t0``; return (readout spikes, hidden spikes) written.
 
     Args:
@@ -37,6 +38,10 @@ def run_steps(n_steps, t0, in_idx, in_bounds, vs, thetas, refs, i_ins, spikeds, 
             ``fired_all`` (the readout delta rule: every readout neuron counts as fired)
             flags per projection.
         class_of, counts: readout neuron -> class, class spike counts (mutated).
+        kappa, nears, nnear: ``plasticity.elig_v_fraction``; below 1 the eligibility events
+            of plastic projections onto hidden group ``k`` are ``nears[k][:nnear[k]]``
+            (``v >= kappa * theta`` after the leak, refractory excluded) instead of its
+            spikes.
         stat_spikes: spikes per group (mutated).
         ro_out, ro_off: readout spike indices and their step (size >= n_steps * n_readout).
         hid_out, hid_off: hidden spikes (layer k at ``k * n_hidden``) and their step, when
@@ -50,6 +55,8 @@ def run_steps(n_steps, t0, in_idx, in_bounds, vs, thetas, refs, i_ins, spikeds, 
         t = t0 + s
         for k in range(n_groups):
             nsp[k] = _lif_threshold(vs[k], thetas[k], refs[k], alphas[k], spikeds[k], idxs[k])
+            if kappa < 1.0 and k < readout_group:
+                nnear[k] = _near_threshold(vs[k], thetas[k], refs[k], kappa, nears[k])
         for j in range(len(projs)):
             g = pre_g[j]
             if g < 0:
@@ -61,6 +68,8 @@ def run_steps(n_steps, t0, in_idx, in_bounds, vs, thetas, refs, i_ins, spikeds, 
             if plastic[j]:
                 if fired_all[j]:
                     step_kernel(a, t, pre, all_readout, i_ins[q])
+                elif kappa < 1.0 and q < readout_group:
+                    step_kernel(a, t, pre, nears[q][:nnear[q]], i_ins[q])
                 else:
                     step_kernel(a, t, pre, idxs[q][:nsp[q]], i_ins[q])
             else:

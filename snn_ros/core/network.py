@@ -23,7 +23,8 @@ from snn_ros.core import checkpoint, connectivity, params as params_mod
 from snn_ros.core.config import FeedbackMode, ModulationMode, NetworkConfig
 from snn_ros.core.errors import CheckpointError, ConfigError, InputError
 from snn_ros.core.fused import run_steps
-from snn_ros.core.neurons import LIFParams, LIFState, lif_integrate_reset, lif_threshold
+from snn_ros.core.neurons import (LIFParams, LIFState, lif_integrate_reset, lif_near,
+                                  lif_threshold)
 from snn_ros.core.teaching import class_gather, margin_wta, ModulatoryProjection, RewardBaseline
 
 INPUT = -1
@@ -248,11 +249,18 @@ class Network:
         lifs = self._lifs
         for g, lif in zip(groups, lifs):
             lif_threshold(g, lif)
+        kappa = self.config.plasticity.elig_v_fraction
+        near = kappa < 1.0
+        if near:
+            for g in groups[:self.readout_group]:
+                lif_near(g, kappa)
         for p in self.projections:
             pre = idx if p.pre == INPUT else groups[p.pre].spikes
             post = groups[p.post]
-            fired = (self._all_readout if p.kind == 'readout' and self._delta_rule
-                     else post.spikes)
+            if p.kind == 'readout':
+                fired = self._all_readout if self._delta_rule else post.spikes
+            else:
+                fired = post.near_spikes if near else post.spikes
             p.proj.step(t, pre, fired, post.i_in)   # deliver, on_post, on_pre in one call
         for k, (g, lif) in enumerate(zip(groups, lifs)):
             lif_integrate_reset(g, lif)
@@ -336,6 +344,7 @@ class Network:
         groups, lif = self.groups, self._lif
         projs = tuple(p.proj.arrays for p in self.projections)
         nsp = np.zeros(len(groups), np.int64)
+        nnear = np.zeros(len(groups), np.int64)
         n_r, n_h = run_steps(
             n_steps, t0, idx, bounds, tuple(g.v for g in groups),
             tuple(g.theta for g in groups), tuple(g.ref for g in groups),
@@ -346,9 +355,11 @@ class Network:
             self._batch_pre, self._batch_post, self._batch_plastic, self._batch_fired_all,
             self._all_readout, self.readout_group, self.class_of,
             self._counts, self._stat_spikes, self.config.layers.n_hidden, hidden, ro_out,
-            ro_off, hid_out, hid_off)
-        for g, n in zip(groups, nsp):
+            ro_off, hid_out, hid_off, self.config.plasticity.elig_v_fraction,
+            tuple(g.near for g in groups), nnear)
+        for g, n, m in zip(groups, nsp, nnear):
             g.n_spikes = int(n)
+            g.n_near = int(m)
         self._window_n += n_steps
         self._stat_steps += n_steps
         self._t = t0 + n_steps
@@ -722,7 +733,7 @@ class Network:
         for k, g in enumerate(self.groups):
             for key in ('v', 'theta', 'ref', 'i_in'):
                 getattr(g, key)[:] = arrays[f'group{k}/{key}']
-            g.n_spikes = 0
+            g.n_spikes = g.n_near = 0
             g.spiked[:] = 0
         self._counts[:] = arrays['net/counts']
         self._err[:] = arrays['net/err']

@@ -3,7 +3,12 @@
 Per step (WORKLOAD.md order): ``lif_threshold`` does the leak and the threshold test (phases 1
 and 2), projections deliver into the current buffer ``i_in`` (phase 3), ``lif_integrate_reset``
 adds the current, resets spiking neurons and runs the refractory counters (phase 4), and
-``homeostasis`` moves each threshold toward the target rate.
+``homeostasis`` moves each threshold toward the target rate. With
+``plasticity.elig_v_fraction = kappa < 1``, ``lif_near`` lists after the threshold test the
+hidden neurons with ``v >= kappa * theta`` (the spikes among them): these, not only the spikes,
+are the postsynaptic events of the eligibility traces of their incoming synapses, a one-sided
+box pseudo-derivative as in e-prop's surrogate, so a neuron that nearly fired for the right
+class can still be credited. It changes plasticity only, never the dynamics.
 """
 
 from __future__ import annotations
@@ -33,6 +38,21 @@ def _lif_threshold(v, theta, ref, alpha, spiked, idx_out):
             n += 1
         else:
             spiked[i] = 0
+    return n
+
+
+@njit
+def _near_threshold(v, theta, ref, kappa, idx_out):
+    """Eligibility events: the neurons with ``v >= kappa * theta`` and ``ref == 0``.
+
+    Call after :func:`_lif_threshold` (``v`` leaked); with ``kappa = 1`` these are exactly
+    its spikes. Writes the indices into the front of ``idx_out``; returns their number.
+    """
+    n = 0
+    for i in range(v.shape[0]):
+        if ref[i] == 0 and v[i] >= kappa * theta[i]:
+            idx_out[n] = i
+            n += 1
     return n
 
 
@@ -81,19 +101,27 @@ class LIFState:
     i_in: np.ndarray
     spiked: np.ndarray
     idx: np.ndarray
+    near: np.ndarray
     n_spikes: int = 0
+    n_near: int = 0
 
     @classmethod
     def zeros(cls, n: int, threshold: float) -> LIFState:
         """Return a resting group of ``n`` neurons with thresholds ``threshold``."""
         return cls(v=np.zeros(n), theta=np.full(n, float(threshold)),
                    ref=np.zeros(n, np.int64), i_in=np.zeros(n),
-                   spiked=np.zeros(n, np.uint8), idx=np.zeros(n, np.int64))
+                   spiked=np.zeros(n, np.uint8), idx=np.zeros(n, np.int64),
+                   near=np.zeros(n, np.int64))
 
     @property
     def spikes(self) -> np.ndarray:
         """Return the indices that spiked at the last threshold test (a view)."""
         return self.idx[:self.n_spikes]
+
+    @property
+    def near_spikes(self) -> np.ndarray:
+        """Return the eligibility events of the last :func:`lif_near` call (a view)."""
+        return self.near[:self.n_near]
 
     def reset_dynamics(self) -> None:
         """Zero membrane, current, refractory counters and spike flags; keep thresholds."""
@@ -102,6 +130,7 @@ class LIFState:
         self.ref[:] = 0
         self.spiked[:] = 0
         self.n_spikes = 0
+        self.n_near = 0
 
 
 @dataclass(frozen=True)
@@ -136,6 +165,12 @@ def lif_threshold(state: LIFState, p: LIFParams) -> np.ndarray:
     state.n_spikes = _lif_threshold(state.v, state.theta, state.ref, p.alpha, state.spiked,
                                     state.idx)
     return state.idx[:state.n_spikes]
+
+
+def lif_near(state: LIFState, kappa: float) -> np.ndarray:
+    """Find the eligibility events of one group after its threshold test (a view)."""
+    state.n_near = _near_threshold(state.v, state.theta, state.ref, kappa, state.near)
+    return state.near[:state.n_near]
 
 
 def lif_integrate_reset(state: LIFState, p: LIFParams) -> None:

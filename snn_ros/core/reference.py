@@ -30,6 +30,14 @@ def lif_step(v, theta, ref, i_in, alpha, reset_zero, refractory_steps):
     return v_new, ref_new, spiked.astype(np.uint8)
 
 
+def near_threshold(v, theta, ref, kappa):
+    """Return the eligibility events: indices with ``v >= kappa * theta`` and ``ref == 0``.
+
+    ``v`` is the leaked membrane of the threshold test (``alpha * v`` before the input).
+    """
+    return np.nonzero((v >= kappa * theta) & (ref == 0))[0]
+
+
 def homeostasis(theta, spiked, eta, p_target, theta_min, theta_max):
     """Return ``clip(theta + eta * (s - p_target), theta_min, theta_max)``."""
     return np.clip(theta + eta * (spiked - p_target), theta_min, theta_max)

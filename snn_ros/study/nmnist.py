@@ -7,7 +7,9 @@ counts, which gates the three-factor hidden plasticity and the readout delta rul
 produced the counts rather than of later activity; after the last one the pulse runs over
 input-free steps). The decision is the readout count argmax over the sample. The readout
 neurons integrate over the whole sample (membrane time constant 1 s, reset by subtraction),
-so their counts add up the evidence as the teaching signal assumes. Training makes ``EPOCHS``
+so their counts add up the evidence as the teaching signal assumes. Hidden synapses pair their
+presynaptic trace with every hidden neuron at or above ``ELIG_V_FRACTION`` of its threshold
+(``plasticity.elig_v_fraction``), not only with spikes. Training makes ``EPOCHS``
 online passes (sample by sample, no batches, shuffled per pass) over the 1000 training
 samples. Settings
 (same network, same seed):
@@ -42,6 +44,10 @@ TEACH_EVERY = 5
 TEACH_STEPS = 2     # steps each teaching error stays on
 EPOCHS = 12         # online passes over the training samples (config/nmnist.yaml schedule)
 LR_DECAY = 0.8      # both learning rates are multiplied by this after every pass
+# hidden eligibility events: membrane >= this fraction of the threshold (spikes only: 1.0);
+# chosen on the held-out split: 1.0 / 0.5 / 0.3 / 0.2 -> validation 0.818 / 0.844 / 0.851 /
+# 0.844 (seeds 0-3)
+ELIG_V_FRACTION = 0.3
 SETTINGS = ('full', 'readout_only', 'direct', 'symmetric')
 CACHE_NAME = 'nmnist_small_v1.npz'
 
@@ -178,7 +184,8 @@ def config(setting: str = 'full', n_hidden: int = 512, pop_size: int = 4) -> Net
                     'tau_mem_s': 1.0, 'reset': 'subtract'},
         'teaching': {'margin': 8.0},
         'modulation': {},
-        'plasticity': {'tau_elig_s': 0.1, 'lr_readout': 2.5e-3, 'lr_hidden': 2.5e-3}}
+        'plasticity': {'tau_elig_s': 0.1, 'lr_readout': 2.5e-3, 'lr_hidden': 2.5e-3,
+                       'elig_v_fraction': ELIG_V_FRACTION}}
     if setting == 'readout_only':
         d['plasticity']['lr_hidden'] = 0.0
     elif setting == 'direct':

@@ -38,14 +38,14 @@ def run_steps(n_steps, t0, in_idx, in_bounds, vs, thetas, refs, i_ins, spikeds, 
             ``fired_all`` (the readout delta rule: every readout neuron counts as fired)
             flags per projection.
         class_of, counts: readout neuron -> class, class spike counts (mutated).
-        kappa, nears, nnear: ``plasticity.elig_v_fraction``; below 1 the eligibility events
-            of plastic projections onto hidden group ``k`` are ``nears[k][:nnear[k]]``
-            (``v >= kappa * theta`` after the leak, refractory excluded) instead of its
-            spikes.
         stat_spikes: spikes per group (mutated).
         ro_out, ro_off: readout spike indices and their step (size >= n_steps * n_readout).
         hid_out, hid_off: hidden spikes (layer k at ``k * n_hidden``) and their step, when
             ``want_hidden``.
+        kappa, nears, nnear: ``plasticity.elig_v_fraction``; below 1 the eligibility events
+            of plastic projections onto hidden group ``k`` are ``nears[k][:nnear[k]]``
+            (``v >= kappa * theta`` after the leak, refractory excluded) instead of its
+            spikes.
 
     """
     n_groups = len(vs)
